@@ -1,0 +1,96 @@
+"""Vaccination sessions: a facility offering a vaccine on a day, in time slots."""
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from vaxnet.core.ids import public_id
+from vaxnet.facilities.models import Facility
+from vaxnet.vaccines.models import Vaccine
+
+
+def _new_public_id() -> str:
+    return public_id(12)
+
+
+class Session(models.Model):
+    """A facility offering one vaccine on one local date, with online and on-site capacity."""
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("Planned")
+        CANCELLED = "cancelled", _("Cancelled")
+        CLOSED = "closed", _("Closed")
+
+    public_id = models.CharField(
+        _("public id"), max_length=16, unique=True, default=_new_public_id, editable=False
+    )
+    facility = models.ForeignKey(
+        Facility, verbose_name=_("facility"), on_delete=models.PROTECT, related_name="sessions"
+    )
+    date = models.DateField(_("date"))
+    vaccine = models.ForeignKey(Vaccine, verbose_name=_("vaccine"), on_delete=models.PROTECT)
+    dose_numbers = models.JSONField(_("dose numbers"), default=list)
+    min_age_years = models.PositiveSmallIntegerField(_("minimum age"), default=0)
+    max_age_years = models.PositiveSmallIntegerField(_("maximum age"), null=True, blank=True)
+    fee = models.DecimalField(_("fee"), max_digits=9, decimal_places=2, default=0)
+    capacity_online = models.PositiveIntegerField(_("online capacity"))
+    capacity_onsite = models.PositiveIntegerField(_("on-site capacity"))
+    booked_online = models.PositiveIntegerField(_("booked online"), default=0)
+    booked_onsite = models.PositiveIntegerField(_("booked on site"), default=0)
+    release_at = models.DateTimeField(_("opens for booking at"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PLANNED
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+        ordering = ["date", "facility_id"]
+        indexes = [models.Index(fields=["facility", "date"], name="session_facility_date")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(booked_online__lte=F("capacity_online")),
+                name="session_online_within_capacity",
+            ),
+            models.CheckConstraint(
+                condition=Q(booked_onsite__lte=F("capacity_onsite")),
+                name="session_onsite_within_capacity",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.facility.code} {self.date} {self.vaccine.code}"
+
+    @property
+    def available_online(self) -> int:
+        """Return how many online bookings are still possible."""
+        return self.capacity_online - self.booked_online
+
+
+class Slot(models.Model):
+    """A time window within a session, with its own share of the capacity."""
+
+    session = models.ForeignKey(
+        Session, verbose_name=_("session"), on_delete=models.CASCADE, related_name="slots"
+    )
+    starts_at = models.TimeField(_("starts at"))
+    ends_at = models.TimeField(_("ends at"))
+    capacity = models.PositiveIntegerField(_("capacity"))
+    booked = models.PositiveIntegerField(_("booked"), default=0)
+
+    class Meta:
+        verbose_name = _("time slot")
+        verbose_name_plural = _("time slots")
+        ordering = ["session", "starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(booked__lte=F("capacity")), name="slot_within_capacity"
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="slot_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.starts_at:%H:%M}–{self.ends_at:%H:%M}"

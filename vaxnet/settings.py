@@ -1,0 +1,189 @@
+"""Django settings for vaxnet: one file, every deployment choice read from the environment."""
+
+import tomllib
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from vaxnet.core.env import env_bool, env_int, env_list, env_secret, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+VAR_DIR = Path(env_str("VAXNET_VAR_DIR", str(BASE_DIR / "var")))
+
+# Development mode: DEBUG, a throwaway secret, local hosts. `make run` turns it on.
+VAXNET_DEV = env_bool("VAXNET_DEV", False)
+DEBUG = VAXNET_DEV
+
+SECRET_KEY = env_secret(
+    "SECRET_KEY", default="dev-only-insecure-key-never-used-in-production" if VAXNET_DEV else None
+)
+
+ALLOWED_HOSTS = env_list(
+    "ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"] if VAXNET_DEV else []
+)
+if not VAXNET_DEV and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS must list the host names vaxnet is served under.")
+
+# The country this deployment serves; its pack decides the languages offered.
+COUNTRY_PACKS_DIR = PACKAGE_DIR / "countries" / "packs"
+VAXNET_COUNTRY = env_str("VAXNET_COUNTRY", "IN").upper()
+_pack_file = COUNTRY_PACKS_DIR / VAXNET_COUNTRY / "country.toml"
+try:
+    _pack_languages: list[str] = tomllib.loads(_pack_file.read_text(encoding="utf-8"))["languages"]
+except (OSError, KeyError, tomllib.TOMLDecodeError) as exc:
+    raise ImproperlyConfigured(
+        f"VAXNET_COUNTRY={VAXNET_COUNTRY}: cannot read the languages of {_pack_file}: {exc}"
+    ) from None
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "vaxnet.core",
+    "vaxnet.countries",
+    "vaxnet.geo",
+    "vaxnet.vaccines",
+    "vaxnet.facilities",
+    "vaxnet.booking",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "vaxnet.core.middleware.RequestContextMiddleware",
+]
+
+ROOT_URLCONF = "vaxnet.urls"
+WSGI_APPLICATION = "vaxnet.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PACKAGE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "vaxnet.core.context_processors.site",
+            ],
+        },
+    },
+]
+
+# Database: embedded SQLite (WAL) by default, PostgreSQL in production and CI.
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'vaxnet.sqlite3'}")
+_db = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    _db["OPTIONS"] = {
+        # WAL lets readers go on while one writer writes; IMMEDIATE takes the write lock
+        # at BEGIN, so two writers queue instead of failing on a lock upgrade.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+        "PRAGMA foreign_keys=ON;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+elif _db["ENGINE"] == "django.db.backends.postgresql":
+    _db["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60)
+    _db["CONN_HEALTH_CHECKS"] = True
+else:
+    raise ImproperlyConfigured("DATABASE_URL must be a sqlite:// or postgres:// URL.")
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Cache (availability, rate limits): Redis when REDIS_URL is set, else this process's memory.
+REDIS_URL = env_str("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AUTH_USER_MODEL = "core.User"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "admin:login"
+
+# Languages: those of the country pack, the first being the default.
+LANGUAGE_CODE = _pack_languages[0]
+_LANGUAGE_NAMES = {
+    "en": _("English"),
+    "hi": _("Hindi"),
+    "ta": _("Tamil"),
+    "sw": _("Swahili"),
+}
+LANGUAGES = [(code, _LANGUAGE_NAMES.get(code, code)) for code in _pack_languages]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_COOKIE_NAME = "vaxnet_language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+NODE_MODULES = BASE_DIR / "node_modules"
+STATICFILES_DIRS = [
+    PACKAGE_DIR / "static",
+    ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
+    ("vendor/pico", NODE_MODULES / "@picocss" / "pico" / "css"),
+]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if VAXNET_DEV
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = VAXNET_DEV
+
+# Production hardening; `vaxnet check --deploy` is clean with VAXNET_DEV off.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = not VAXNET_DEV
+CSRF_COOKIE_SECURE = not VAXNET_DEV
+LANGUAGE_COOKIE_SECURE = not VAXNET_DEV
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not VAXNET_DEV)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if VAXNET_DEV else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not VAXNET_DEV
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not VAXNET_DEV)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}

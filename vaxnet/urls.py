@@ -1,0 +1,18 @@
+"""URL routes: pages, language switching, admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+from vaxnet.core import views as core_views
+
+admin.site.site_header = _("vaxnet administration")
+admin.site.site_title = _("vaxnet")
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("centres/", include("vaxnet.facilities.urls")),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+]
