@@ -32,10 +32,13 @@ COUNTRY_PACKS_DIR = PACKAGE_DIR / "countries" / "packs"
 VAXNET_COUNTRY = env_str("VAXNET_COUNTRY", "IN").upper()
 _pack_file = COUNTRY_PACKS_DIR / VAXNET_COUNTRY / "country.toml"
 try:
-    _pack_languages: list[str] = tomllib.loads(_pack_file.read_text(encoding="utf-8"))["languages"]
+    _pack = tomllib.loads(_pack_file.read_text(encoding="utf-8"))
+    _pack_languages: list[str] = _pack["languages"]
+    _pack_timezone: str = _pack["timezone"]
 except (OSError, KeyError, tomllib.TOMLDecodeError) as exc:
     raise ImproperlyConfigured(
-        f"VAXNET_COUNTRY={VAXNET_COUNTRY}: cannot read the languages of {_pack_file}: {exc}"
+        f"VAXNET_COUNTRY={VAXNET_COUNTRY}: cannot read the languages and time zone "
+        f"of {_pack_file}: {exc}"
     ) from None
 
 INSTALLED_APPS = [
@@ -143,7 +146,8 @@ LANGUAGES = [(code, _LANGUAGE_NAMES.get(code, code)) for code in _pack_languages
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True
-TIME_ZONE = "UTC"
+# Stored in UTC; shown in the country's zone, where session dates are local dates.
+TIME_ZONE = _pack_timezone
 LANGUAGE_COOKIE_NAME = "vaxnet_language"
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 LANGUAGE_COOKIE_SAMESITE = "Lax"

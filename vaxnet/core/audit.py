@@ -22,7 +22,7 @@ def audit_record(
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
-    info = context.current.get()
+    info = context.request_info()
     return AuditEvent.objects.create(
         actor=actor if actor is not None and actor.pk else None,
         actor_label=actor_label or (actor.get_username() if actor is not None else "system"),

@@ -12,4 +12,9 @@ class RequestInfo:
     user_agent: str = ""
 
 
-current: ContextVar[RequestInfo] = ContextVar("vaxnet_request", default=RequestInfo())
+current: ContextVar[RequestInfo | None] = ContextVar("vaxnet_request", default=None)
+
+
+def request_info() -> RequestInfo:
+    """Return where the current request comes from (empty outside a request)."""
+    return current.get() or RequestInfo()

@@ -39,6 +39,15 @@ class Country(NamedMixin, models.Model):
                 return localized(level["name"])
         return key
 
+    @property
+    def region_select_label(self) -> str:
+        """Return a label for choosing a region of the first two levels: 'State or district'."""
+        levels = self.config.get("levels", [])
+        if len(levels) < 2:
+            return localized(levels[0]["name"]) if levels else str(_("Region"))
+        first, second = localized(levels[0]["name"]), localized(levels[1]["name"])
+        return _("{first} or {second}").format(first=first, second=second.lower())
+
     def setting(self, section: str, key: str, default: Any = None) -> Any:
         """Return one value of a pack section, such as booking.fair_window_minutes."""
         return self.config.get(section, {}).get(key, default)

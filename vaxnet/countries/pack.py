@@ -41,7 +41,11 @@ class PackError:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.reason}" if self.line else f"{self.file}: {self.reason}"
+        return (
+            f"{self.file}:{self.line}: {self.reason}"
+            if self.line
+            else f"{self.file}: {self.reason}"
+        )
 
 
 class PackInvalid(Exception):
@@ -162,7 +166,7 @@ def _pattern(value: Any) -> str | None:
     return value
 
 
-def _duration(value: Any) -> str | None | bool:
+def _duration(value: Any) -> str | bool | None:
     """Return a valid duration string, '' for none, or False when invalid."""
     if value is None or value == "":
         return ""
@@ -297,8 +301,10 @@ def _read_country(r: _Reader, code: str) -> dict[str, Any]:
         err("[certificate]", f"[certificate] issuer needs a name in {languages[0]!r}")
     population = data.get("population", {})
     bands = population.get("age_bands") if isinstance(population, dict) else None
-    if not isinstance(bands, list) or not bands or not all(
-        isinstance(b, str) and _age_band_ok(b) for b in bands
+    if (
+        not isinstance(bands, list)
+        or not bands
+        or not all(isinstance(b, str) and _age_band_ok(b) for b in bands)
     ):
         err("age_bands", '[population] age_bands must list bands like "18-44" and "60+"')
     out["config"] = {
@@ -324,7 +330,9 @@ def _read_id_types(r: _Reader, country: dict[str, Any], languages: list[str]) ->
         code = item.get("code") if isinstance(item, dict) else None
         line = r.line_of(name, f'"{code}"')
         if not isinstance(code, str) or not ID_TYPE_PATTERN.fullmatch(code) or code in seen:
-            r.error(name, line, f"id type code {code!r} must be unique, lower case, like 'passport'")
+            r.error(
+                name, line, f"id type code {code!r} must be unique, lower case, like 'passport'"
+            )
             continue
         seen.add(code)
         names = _names(item.get("name"), languages)
@@ -336,7 +344,9 @@ def _read_id_types(r: _Reader, country: dict[str, Any], languages: list[str]) ->
         if pattern is None:
             r.error(name, line, f"id type {code!r} needs a pattern that is a regular expression")
         if normalise not in NORMALISE:
-            r.error(name, line, f"id type {code!r}: normalise must be one of {', '.join(NORMALISE)}")
+            r.error(
+                name, line, f"id type {code!r}: normalise must be one of {', '.join(NORMALISE)}"
+            )
         if check not in CHECKS:
             r.error(name, line, f"id type {code!r}: check must be one of {', '.join(CHECKS)}")
         out.append(
@@ -442,8 +452,9 @@ def _read_regions(
 ) -> list[dict[str, Any]]:
     name = "regions.csv"
     names_required, names_optional = _name_columns(languages)
-    rows = r.csv_rows(name, True, {"code", "parent", "level", "number"} | names_required,
-                      names_optional)
+    rows = r.csv_rows(
+        name, True, {"code", "parent", "level", "number"} | names_required, names_optional
+    )
     levels = [lvl["key"] for lvl in country.get("config", {}).get("levels", [])]
     out: list[dict[str, Any]] = []
     by_code: dict[str, dict[str, Any]] = {}

@@ -110,7 +110,9 @@ def _load_regions(country: Country, pack: Pack) -> int:
     existing = {r.code: r for r in Region.objects.filter(country=country)}
     # Numbers are unique per country: free them first, so that two regions can swap numbers.
     moved = [
-        r for r in pack.regions if r["code"] in existing and existing[r["code"]].number != r["number"]
+        r
+        for r in pack.regions
+        if r["code"] in existing and existing[r["code"]].number != r["number"]
     ]
     for offset, row in enumerate(moved, start=1):
         Region.objects.filter(pk=existing[row["code"]].pk).update(number=10**9 + offset)

@@ -64,8 +64,7 @@ class Facility(NamedMixin, models.Model):
                 name="facility_latitude_range",
             ),
             models.CheckConstraint(
-                condition=Q(longitude__isnull=True)
-                | Q(longitude__gte=-180, longitude__lte=180),
+                condition=Q(longitude__isnull=True) | Q(longitude__gte=-180, longitude__lte=180),
                 name="facility_longitude_range",
             ),
         ]
@@ -166,7 +165,8 @@ class StaffMembership(models.Model):
                 name="membership_one_scope",
             ),
             models.CheckConstraint(
-                condition=~Q(role__in=[r.value for r in FACILITY_ROLES]) | Q(facility__isnull=False),
+                condition=~Q(role__in=[r.value for r in FACILITY_ROLES])
+                | Q(facility__isnull=False),
                 name="membership_facility_role_needs_facility",
             ),
             models.CheckConstraint(
@@ -192,6 +192,6 @@ class StaffMembership(models.Model):
     @property
     def scope_path(self) -> str:
         """Return the region path this membership covers (a facility covers only itself)."""
-        if self.facility_id is not None:
+        if self.facility is not None:
             return self.facility.region_path
         return self.region.path if self.region else ""

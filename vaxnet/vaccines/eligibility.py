@@ -121,7 +121,9 @@ class Ineligible:
         """Return a translated sentence a person can act on."""
         when = date_format(self.available_from) if self.available_from else ""
         if self.code == Reason.BIRTH_DATE_REQUIRED:
-            return _("This vaccine is given by age in weeks or months: a full date of birth is needed.")
+            return _(
+                "This vaccine is given by age in weeks or months: a full date of birth is needed."
+            )
         if self.code == Reason.TOO_YOUNG:
             if when:
                 return _("Too young for this vaccine until {date}.").format(date=when)

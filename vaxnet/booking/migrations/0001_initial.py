@@ -5,50 +5,98 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Session',
+            name="Session",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', models.CharField(default=vaxnet.booking.models._new_public_id, editable=False, max_length=16, unique=True, verbose_name='public id')),
-                ('date', models.DateField(verbose_name='date')),
-                ('dose_numbers', models.JSONField(default=list, verbose_name='dose numbers')),
-                ('min_age_years', models.PositiveSmallIntegerField(default=0, verbose_name='minimum age')),
-                ('max_age_years', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='maximum age')),
-                ('fee', models.DecimalField(decimal_places=2, default=0, max_digits=9, verbose_name='fee')),
-                ('capacity_online', models.PositiveIntegerField(verbose_name='online capacity')),
-                ('capacity_onsite', models.PositiveIntegerField(verbose_name='on-site capacity')),
-                ('booked_online', models.PositiveIntegerField(default=0, verbose_name='booked online')),
-                ('booked_onsite', models.PositiveIntegerField(default=0, verbose_name='booked on site')),
-                ('release_at', models.DateTimeField(verbose_name='opens for booking at')),
-                ('status', models.CharField(choices=[('planned', 'Planned'), ('cancelled', 'Cancelled'), ('closed', 'Closed')], default='planned', max_length=10, verbose_name='status')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "public_id",
+                    models.CharField(
+                        default=vaxnet.booking.models._new_public_id,
+                        editable=False,
+                        max_length=16,
+                        unique=True,
+                        verbose_name="public id",
+                    ),
+                ),
+                ("date", models.DateField(verbose_name="date")),
+                ("dose_numbers", models.JSONField(default=list, verbose_name="dose numbers")),
+                (
+                    "min_age_years",
+                    models.PositiveSmallIntegerField(default=0, verbose_name="minimum age"),
+                ),
+                (
+                    "max_age_years",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, verbose_name="maximum age"
+                    ),
+                ),
+                (
+                    "fee",
+                    models.DecimalField(
+                        decimal_places=2, default=0, max_digits=9, verbose_name="fee"
+                    ),
+                ),
+                ("capacity_online", models.PositiveIntegerField(verbose_name="online capacity")),
+                ("capacity_onsite", models.PositiveIntegerField(verbose_name="on-site capacity")),
+                (
+                    "booked_online",
+                    models.PositiveIntegerField(default=0, verbose_name="booked online"),
+                ),
+                (
+                    "booked_onsite",
+                    models.PositiveIntegerField(default=0, verbose_name="booked on site"),
+                ),
+                ("release_at", models.DateTimeField(verbose_name="opens for booking at")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("planned", "Planned"),
+                            ("cancelled", "Cancelled"),
+                            ("closed", "Closed"),
+                        ],
+                        default="planned",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
             ],
             options={
-                'verbose_name': 'session',
-                'verbose_name_plural': 'sessions',
-                'ordering': ['date', 'facility_id'],
+                "verbose_name": "session",
+                "verbose_name_plural": "sessions",
+                "ordering": ["date", "facility_id"],
             },
         ),
         migrations.CreateModel(
-            name='Slot',
+            name="Slot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('starts_at', models.TimeField(verbose_name='starts at')),
-                ('ends_at', models.TimeField(verbose_name='ends at')),
-                ('capacity', models.PositiveIntegerField(verbose_name='capacity')),
-                ('booked', models.PositiveIntegerField(default=0, verbose_name='booked')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("starts_at", models.TimeField(verbose_name="starts at")),
+                ("ends_at", models.TimeField(verbose_name="ends at")),
+                ("capacity", models.PositiveIntegerField(verbose_name="capacity")),
+                ("booked", models.PositiveIntegerField(default=0, verbose_name="booked")),
             ],
             options={
-                'verbose_name': 'time slot',
-                'verbose_name_plural': 'time slots',
-                'ordering': ['session', 'starts_at'],
+                "verbose_name": "time slot",
+                "verbose_name_plural": "time slots",
+                "ordering": ["session", "starts_at"],
             },
         ),
     ]

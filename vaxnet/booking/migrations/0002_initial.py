@@ -5,49 +5,74 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('booking', '0001_initial'),
-        ('facilities', '0001_initial'),
-        ('vaccines', '0001_initial'),
+        ("booking", "0001_initial"),
+        ("facilities", "0001_initial"),
+        ("vaccines", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='session',
-            name='facility',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='sessions', to='facilities.facility', verbose_name='facility'),
+            model_name="session",
+            name="facility",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="sessions",
+                to="facilities.facility",
+                verbose_name="facility",
+            ),
         ),
         migrations.AddField(
-            model_name='session',
-            name='vaccine',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='vaccines.vaccine', verbose_name='vaccine'),
+            model_name="session",
+            name="vaccine",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                to="vaccines.vaccine",
+                verbose_name="vaccine",
+            ),
         ),
         migrations.AddField(
-            model_name='slot',
-            name='session',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='slots', to='booking.session', verbose_name='session'),
+            model_name="slot",
+            name="session",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="slots",
+                to="booking.session",
+                verbose_name="session",
+            ),
         ),
         migrations.AddIndex(
-            model_name='session',
-            index=models.Index(fields=['facility', 'date'], name='session_facility_date'),
+            model_name="session",
+            index=models.Index(fields=["facility", "date"], name="session_facility_date"),
         ),
         migrations.AddConstraint(
-            model_name='session',
-            constraint=models.CheckConstraint(condition=models.Q(('booked_online__lte', models.F('capacity_online'))), name='session_online_within_capacity'),
+            model_name="session",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("booked_online__lte", models.F("capacity_online"))),
+                name="session_online_within_capacity",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='session',
-            constraint=models.CheckConstraint(condition=models.Q(('booked_onsite__lte', models.F('capacity_onsite'))), name='session_onsite_within_capacity'),
+            model_name="session",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("booked_onsite__lte", models.F("capacity_onsite"))),
+                name="session_onsite_within_capacity",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='slot',
-            constraint=models.CheckConstraint(condition=models.Q(('booked__lte', models.F('capacity'))), name='slot_within_capacity'),
+            model_name="slot",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("booked__lte", models.F("capacity"))),
+                name="slot_within_capacity",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='slot',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_at__gt', models.F('starts_at'))), name='slot_ends_after_start'),
+            model_name="slot",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("ends_at__gt", models.F("starts_at"))),
+                name="slot_ends_after_start",
+            ),
         ),
     ]

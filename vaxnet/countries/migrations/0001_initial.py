@@ -6,51 +6,99 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Country',
+            name="Country",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=8, unique=True, verbose_name='code')),
-                ('names', models.JSONField(default=dict, verbose_name='names')),
-                ('timezone', models.CharField(max_length=64, verbose_name='time zone')),
-                ('languages', models.JSONField(default=list, verbose_name='languages')),
-                ('phone_region', models.CharField(max_length=2, verbose_name='phone region')),
-                ('currency', models.CharField(max_length=3, verbose_name='currency')),
-                ('config', models.JSONField(default=dict, verbose_name='pack settings')),
-                ('pack_digest', models.CharField(blank=True, max_length=64, verbose_name='pack digest')),
-                ('loaded_at', models.DateTimeField(blank=True, null=True, verbose_name='loaded at')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=8, unique=True, verbose_name="code")),
+                ("names", models.JSONField(default=dict, verbose_name="names")),
+                ("timezone", models.CharField(max_length=64, verbose_name="time zone")),
+                ("languages", models.JSONField(default=list, verbose_name="languages")),
+                ("phone_region", models.CharField(max_length=2, verbose_name="phone region")),
+                ("currency", models.CharField(max_length=3, verbose_name="currency")),
+                ("config", models.JSONField(default=dict, verbose_name="pack settings")),
+                (
+                    "pack_digest",
+                    models.CharField(blank=True, max_length=64, verbose_name="pack digest"),
+                ),
+                (
+                    "loaded_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="loaded at"),
+                ),
             ],
             options={
-                'verbose_name': 'country',
-                'verbose_name_plural': 'countries',
-                'ordering': ['code'],
+                "verbose_name": "country",
+                "verbose_name_plural": "countries",
+                "ordering": ["code"],
             },
             bases=(vaxnet.core.i18n.NamedMixin, models.Model),
         ),
         migrations.CreateModel(
-            name='IdDocumentType',
+            name="IdDocumentType",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=40, verbose_name='code')),
-                ('names', models.JSONField(default=dict, verbose_name='names')),
-                ('normalise_mode', models.CharField(choices=[('digits', 'Digits only'), ('upper', 'Upper-case letters and digits'), ('none', 'As typed')], default='upper', max_length=10, verbose_name='normalisation')),
-                ('pattern', models.CharField(max_length=200, verbose_name='pattern')),
-                ('check_digit', models.CharField(choices=[('none', 'None'), ('verhoeff', 'Verhoeff check digit'), ('luhn', 'Luhn check digit')], default='none', max_length=10, verbose_name='check digit')),
-                ('position', models.PositiveSmallIntegerField(default=0, verbose_name='position')),
-                ('country', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='id_types', to='countries.country', verbose_name='country')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=40, verbose_name="code")),
+                ("names", models.JSONField(default=dict, verbose_name="names")),
+                (
+                    "normalise_mode",
+                    models.CharField(
+                        choices=[
+                            ("digits", "Digits only"),
+                            ("upper", "Upper-case letters and digits"),
+                            ("none", "As typed"),
+                        ],
+                        default="upper",
+                        max_length=10,
+                        verbose_name="normalisation",
+                    ),
+                ),
+                ("pattern", models.CharField(max_length=200, verbose_name="pattern")),
+                (
+                    "check_digit",
+                    models.CharField(
+                        choices=[
+                            ("none", "None"),
+                            ("verhoeff", "Verhoeff check digit"),
+                            ("luhn", "Luhn check digit"),
+                        ],
+                        default="none",
+                        max_length=10,
+                        verbose_name="check digit",
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(default=0, verbose_name="position")),
+                (
+                    "country",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="id_types",
+                        to="countries.country",
+                        verbose_name="country",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'ID document type',
-                'verbose_name_plural': 'ID document types',
-                'ordering': ['country', 'position'],
-                'constraints': [models.UniqueConstraint(fields=('country', 'code'), name='id_type_unique_code')],
+                "verbose_name": "ID document type",
+                "verbose_name_plural": "ID document types",
+                "ordering": ["country", "position"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("country", "code"), name="id_type_unique_code")
+                ],
             },
             bases=(vaxnet.core.i18n.NamedMixin, models.Model),
         ),

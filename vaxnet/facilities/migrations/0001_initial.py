@@ -8,113 +8,296 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('countries', '0001_initial'),
-        ('geo', '0001_initial'),
-        ('vaccines', '0001_initial'),
+        ("countries", "0001_initial"),
+        ("geo", "0001_initial"),
+        ("vaccines", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Facility',
+            name="Facility",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', models.CharField(default=vaxnet.facilities.models._new_public_id, editable=False, max_length=16, unique=True, verbose_name='public id')),
-                ('code', models.CharField(max_length=40, verbose_name='code')),
-                ('names', models.JSONField(default=dict, verbose_name='names')),
-                ('kind', models.CharField(choices=[('public', 'Government (free)'), ('private', 'Private (paid)')], max_length=10, verbose_name='kind')),
-                ('region_path', models.CharField(db_index=True, max_length=400, verbose_name='region path')),
-                ('postal_code', models.CharField(blank=True, db_index=True, max_length=12, verbose_name='postal code')),
-                ('address', models.CharField(blank=True, max_length=300, verbose_name='address')),
-                ('latitude', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, verbose_name='latitude')),
-                ('longitude', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, verbose_name='longitude')),
-                ('opens_at', models.TimeField(blank=True, null=True, verbose_name='opens at')),
-                ('closes_at', models.TimeField(blank=True, null=True, verbose_name='closes at')),
-                ('phone', models.CharField(blank=True, max_length=20, verbose_name='phone')),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('country', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='countries.country', verbose_name='country')),
-                ('region', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='facilities', to='geo.region', verbose_name='region')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "public_id",
+                    models.CharField(
+                        default=vaxnet.facilities.models._new_public_id,
+                        editable=False,
+                        max_length=16,
+                        unique=True,
+                        verbose_name="public id",
+                    ),
+                ),
+                ("code", models.CharField(max_length=40, verbose_name="code")),
+                ("names", models.JSONField(default=dict, verbose_name="names")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("public", "Government (free)"), ("private", "Private (paid)")],
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "region_path",
+                    models.CharField(db_index=True, max_length=400, verbose_name="region path"),
+                ),
+                (
+                    "postal_code",
+                    models.CharField(
+                        blank=True, db_index=True, max_length=12, verbose_name="postal code"
+                    ),
+                ),
+                ("address", models.CharField(blank=True, max_length=300, verbose_name="address")),
+                (
+                    "latitude",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        max_digits=9,
+                        null=True,
+                        verbose_name="latitude",
+                    ),
+                ),
+                (
+                    "longitude",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        max_digits=9,
+                        null=True,
+                        verbose_name="longitude",
+                    ),
+                ),
+                ("opens_at", models.TimeField(blank=True, null=True, verbose_name="opens at")),
+                ("closes_at", models.TimeField(blank=True, null=True, verbose_name="closes at")),
+                ("phone", models.CharField(blank=True, max_length=20, verbose_name="phone")),
+                ("active", models.BooleanField(default=True, verbose_name="active")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "country",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="countries.country",
+                        verbose_name="country",
+                    ),
+                ),
+                (
+                    "region",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="facilities",
+                        to="geo.region",
+                        verbose_name="region",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'facility',
-                'verbose_name_plural': 'facilities',
-                'ordering': ['country', 'code'],
+                "verbose_name": "facility",
+                "verbose_name_plural": "facilities",
+                "ordering": ["country", "code"],
             },
             bases=(vaxnet.core.i18n.NamedMixin, models.Model),
         ),
         migrations.CreateModel(
-            name='FacilityFee',
+            name="FacilityFee",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=9, verbose_name='fee')),
-                ('facility', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='fees', to='facilities.facility', verbose_name='facility')),
-                ('vaccine', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='vaccines.vaccine', verbose_name='vaccine')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=9, verbose_name="fee")),
+                (
+                    "facility",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="fees",
+                        to="facilities.facility",
+                        verbose_name="facility",
+                    ),
+                ),
+                (
+                    "vaccine",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="vaccines.vaccine",
+                        verbose_name="vaccine",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'fee',
-                'verbose_name_plural': 'fees',
+                "verbose_name": "fee",
+                "verbose_name_plural": "fees",
             },
         ),
         migrations.CreateModel(
-            name='StaffMembership',
+            name="StaffMembership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('verifier', 'Verifier'), ('vaccinator', 'Vaccinator'), ('facility_manager', 'Facility manager'), ('store_keeper', 'Store keeper'), ('district_admin', 'District administrator'), ('state_admin', 'State administrator'), ('national_admin', 'National administrator')], max_length=20, verbose_name='role')),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('facility', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='facilities.facility', verbose_name='facility')),
-                ('region', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='memberships', to='geo.region', verbose_name='region')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("verifier", "Verifier"),
+                            ("vaccinator", "Vaccinator"),
+                            ("facility_manager", "Facility manager"),
+                            ("store_keeper", "Store keeper"),
+                            ("district_admin", "District administrator"),
+                            ("state_admin", "State administrator"),
+                            ("national_admin", "National administrator"),
+                        ],
+                        max_length=20,
+                        verbose_name="role",
+                    ),
+                ),
+                ("active", models.BooleanField(default=True, verbose_name="active")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                (
+                    "facility",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="facilities.facility",
+                        verbose_name="facility",
+                    ),
+                ),
+                (
+                    "region",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="memberships",
+                        to="geo.region",
+                        verbose_name="region",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'staff membership',
-                'verbose_name_plural': 'staff memberships',
+                "verbose_name": "staff membership",
+                "verbose_name_plural": "staff memberships",
             },
         ),
         migrations.AddConstraint(
-            model_name='facility',
-            constraint=models.UniqueConstraint(fields=('country', 'code'), name='facility_unique_code'),
+            model_name="facility",
+            constraint=models.UniqueConstraint(
+                fields=("country", "code"), name="facility_unique_code"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='facility',
-            constraint=models.CheckConstraint(condition=models.Q(('latitude__isnull', True), models.Q(('latitude__gte', -90), ('latitude__lte', 90)), _connector='OR'), name='facility_latitude_range'),
+            model_name="facility",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("latitude__isnull", True),
+                    models.Q(("latitude__gte", -90), ("latitude__lte", 90)),
+                    _connector="OR",
+                ),
+                name="facility_latitude_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='facility',
-            constraint=models.CheckConstraint(condition=models.Q(('longitude__isnull', True), models.Q(('longitude__gte', -180), ('longitude__lte', 180)), _connector='OR'), name='facility_longitude_range'),
+            model_name="facility",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("longitude__isnull", True),
+                    models.Q(("longitude__gte", -180), ("longitude__lte", 180)),
+                    _connector="OR",
+                ),
+                name="facility_longitude_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='facilityfee',
-            constraint=models.UniqueConstraint(fields=('facility', 'vaccine'), name='fee_unique_vaccine'),
+            model_name="facilityfee",
+            constraint=models.UniqueConstraint(
+                fields=("facility", "vaccine"), name="fee_unique_vaccine"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='facilityfee',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gte', 0)), name='fee_not_negative'),
+            model_name="facilityfee",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gte", 0)), name="fee_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='staffmembership',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('facility__isnull', False), ('region__isnull', True)), models.Q(('facility__isnull', True), ('region__isnull', False)), _connector='OR'), name='membership_one_scope'),
+            model_name="staffmembership",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("facility__isnull", False), ("region__isnull", True)),
+                    models.Q(("facility__isnull", True), ("region__isnull", False)),
+                    _connector="OR",
+                ),
+                name="membership_one_scope",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='staffmembership',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('role__in', ['vaccinator', 'facility_manager', 'verifier']), _negated=True), ('facility__isnull', False), _connector='OR'), name='membership_facility_role_needs_facility'),
+            model_name="staffmembership",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("role__in", ["vaccinator", "facility_manager", "verifier"]), _negated=True
+                    ),
+                    ("facility__isnull", False),
+                    _connector="OR",
+                ),
+                name="membership_facility_role_needs_facility",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='staffmembership',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('role__in', ['state_admin', 'district_admin', 'national_admin']), _negated=True), ('region__isnull', False), _connector='OR'), name='membership_admin_role_needs_region'),
+            model_name="staffmembership",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("role__in", ["state_admin", "district_admin", "national_admin"]),
+                        _negated=True,
+                    ),
+                    ("region__isnull", False),
+                    _connector="OR",
+                ),
+                name="membership_admin_role_needs_region",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='staffmembership',
-            constraint=models.UniqueConstraint(condition=models.Q(('active', True), ('facility__isnull', False)), fields=('user', 'role', 'facility'), name='membership_unique_facility_role'),
+            model_name="staffmembership",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("active", True), ("facility__isnull", False)),
+                fields=("user", "role", "facility"),
+                name="membership_unique_facility_role",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='staffmembership',
-            constraint=models.UniqueConstraint(condition=models.Q(('active', True), ('region__isnull', False)), fields=('user', 'role', 'region'), name='membership_unique_region_role'),
+            model_name="staffmembership",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("active", True), ("region__isnull", False)),
+                fields=("user", "role", "region"),
+                name="membership_unique_region_role",
+            ),
         ),
     ]

@@ -6,77 +6,145 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('countries', '0001_initial'),
+        ("countries", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Region',
+            name="Region",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=40, unique=True, verbose_name='code')),
-                ('level', models.CharField(max_length=30, verbose_name='level')),
-                ('depth', models.PositiveSmallIntegerField(verbose_name='depth')),
-                ('number', models.PositiveIntegerField(verbose_name='number')),
-                ('path', models.CharField(db_index=True, max_length=400, verbose_name='path')),
-                ('names', models.JSONField(default=dict, verbose_name='names')),
-                ('country', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='regions', to='countries.country', verbose_name='country')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='geo.region', verbose_name='parent')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=40, unique=True, verbose_name="code")),
+                ("level", models.CharField(max_length=30, verbose_name="level")),
+                ("depth", models.PositiveSmallIntegerField(verbose_name="depth")),
+                ("number", models.PositiveIntegerField(verbose_name="number")),
+                ("path", models.CharField(db_index=True, max_length=400, verbose_name="path")),
+                ("names", models.JSONField(default=dict, verbose_name="names")),
+                (
+                    "country",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="regions",
+                        to="countries.country",
+                        verbose_name="country",
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="geo.region",
+                        verbose_name="parent",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'region',
-                'verbose_name_plural': 'regions',
-                'ordering': ['depth', 'code'],
+                "verbose_name": "region",
+                "verbose_name_plural": "regions",
+                "ordering": ["depth", "code"],
             },
             bases=(vaxnet.core.i18n.NamedMixin, models.Model),
         ),
         migrations.CreateModel(
-            name='PostalCode',
+            name="PostalCode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=12, verbose_name='code')),
-                ('place', models.CharField(blank=True, max_length=120, verbose_name='place')),
-                ('country', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='countries.country', verbose_name='country')),
-                ('region', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='postal_codes', to='geo.region', verbose_name='region')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=12, verbose_name="code")),
+                ("place", models.CharField(blank=True, max_length=120, verbose_name="place")),
+                (
+                    "country",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to="countries.country",
+                        verbose_name="country",
+                    ),
+                ),
+                (
+                    "region",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="postal_codes",
+                        to="geo.region",
+                        verbose_name="region",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'postal code',
-                'verbose_name_plural': 'postal codes',
-                'ordering': ['code'],
+                "verbose_name": "postal code",
+                "verbose_name_plural": "postal codes",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Population',
+            name="Population",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('age_band', models.CharField(max_length=10, verbose_name='age band')),
-                ('sex', models.CharField(choices=[('male', 'Male'), ('female', 'Female'), ('other', 'Other')], max_length=6, verbose_name='sex')),
-                ('count', models.PositiveBigIntegerField(verbose_name='people')),
-                ('region', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='population', to='geo.region', verbose_name='region')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("age_band", models.CharField(max_length=10, verbose_name="age band")),
+                (
+                    "sex",
+                    models.CharField(
+                        choices=[("male", "Male"), ("female", "Female"), ("other", "Other")],
+                        max_length=6,
+                        verbose_name="sex",
+                    ),
+                ),
+                ("count", models.PositiveBigIntegerField(verbose_name="people")),
+                (
+                    "region",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="population",
+                        to="geo.region",
+                        verbose_name="region",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'population figure',
-                'verbose_name_plural': 'population figures',
+                "verbose_name": "population figure",
+                "verbose_name_plural": "population figures",
             },
         ),
         migrations.AddIndex(
-            model_name='region',
-            index=models.Index(fields=['country', 'level'], name='region_level'),
+            model_name="region",
+            index=models.Index(fields=["country", "level"], name="region_level"),
         ),
         migrations.AddConstraint(
-            model_name='region',
-            constraint=models.UniqueConstraint(fields=('country', 'number'), name='region_unique_number'),
+            model_name="region",
+            constraint=models.UniqueConstraint(
+                fields=("country", "number"), name="region_unique_number"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='postalcode',
-            constraint=models.UniqueConstraint(fields=('country', 'code'), name='postal_code_unique'),
+            model_name="postalcode",
+            constraint=models.UniqueConstraint(
+                fields=("country", "code"), name="postal_code_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='population',
-            constraint=models.UniqueConstraint(fields=('region', 'age_band', 'sex'), name='population_unique_cell'),
+            model_name="population",
+            constraint=models.UniqueConstraint(
+                fields=("region", "age_band", "sex"), name="population_unique_cell"
+            ),
         ),
     ]

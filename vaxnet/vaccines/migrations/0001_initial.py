@@ -5,62 +5,142 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('countries', '0001_initial'),
+        ("countries", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Vaccine',
+            name="Vaccine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=40, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('names', models.JSONField(blank=True, default=dict, verbose_name='names in other languages')),
-                ('manufacturer', models.CharField(blank=True, max_length=120, verbose_name='manufacturer')),
-                ('target', models.CharField(max_length=40, verbose_name='target disease')),
-                ('kind', models.CharField(choices=[('campaign', 'Campaign'), ('routine', 'Routine immunisation')], max_length=10, verbose_name='kind')),
-                ('min_age', models.CharField(blank=True, max_length=10, verbose_name='minimum age')),
-                ('max_age', models.CharField(blank=True, max_length=10, verbose_name='maximum age')),
-                ('doses_per_vial', models.PositiveSmallIntegerField(default=1, verbose_name='doses per vial')),
-                ('mix_with', models.JSONField(blank=True, default=list, verbose_name='mixes with')),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
-                ('country', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='vaccines', to='countries.country', verbose_name='country')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=40, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                (
+                    "names",
+                    models.JSONField(
+                        blank=True, default=dict, verbose_name="names in other languages"
+                    ),
+                ),
+                (
+                    "manufacturer",
+                    models.CharField(blank=True, max_length=120, verbose_name="manufacturer"),
+                ),
+                ("target", models.CharField(max_length=40, verbose_name="target disease")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("campaign", "Campaign"), ("routine", "Routine immunisation")],
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "min_age",
+                    models.CharField(blank=True, max_length=10, verbose_name="minimum age"),
+                ),
+                (
+                    "max_age",
+                    models.CharField(blank=True, max_length=10, verbose_name="maximum age"),
+                ),
+                (
+                    "doses_per_vial",
+                    models.PositiveSmallIntegerField(default=1, verbose_name="doses per vial"),
+                ),
+                ("mix_with", models.JSONField(blank=True, default=list, verbose_name="mixes with")),
+                ("active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "country",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="vaccines",
+                        to="countries.country",
+                        verbose_name="country",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'vaccine',
-                'verbose_name_plural': 'vaccines',
-                'ordering': ['country', 'code'],
+                "verbose_name": "vaccine",
+                "verbose_name_plural": "vaccines",
+                "ordering": ["country", "code"],
             },
         ),
         migrations.CreateModel(
-            name='VaccineDose',
+            name="VaccineDose",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveSmallIntegerField(verbose_name='number')),
-                ('kind', models.CharField(choices=[('primary', 'Primary'), ('booster', 'Booster'), ('precaution', 'Precaution')], default='primary', max_length=10, verbose_name='kind')),
-                ('min_interval', models.CharField(blank=True, max_length=10, verbose_name='minimum interval')),
-                ('max_interval', models.CharField(blank=True, max_length=10, verbose_name='maximum interval')),
-                ('min_age', models.CharField(blank=True, max_length=10, verbose_name='minimum age')),
-                ('max_age', models.CharField(blank=True, max_length=10, verbose_name='maximum age')),
-                ('same_product', models.BooleanField(default=False, verbose_name='same product only')),
-                ('vaccine', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='doses', to='vaccines.vaccine', verbose_name='vaccine')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveSmallIntegerField(verbose_name="number")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("primary", "Primary"),
+                            ("booster", "Booster"),
+                            ("precaution", "Precaution"),
+                        ],
+                        default="primary",
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "min_interval",
+                    models.CharField(blank=True, max_length=10, verbose_name="minimum interval"),
+                ),
+                (
+                    "max_interval",
+                    models.CharField(blank=True, max_length=10, verbose_name="maximum interval"),
+                ),
+                (
+                    "min_age",
+                    models.CharField(blank=True, max_length=10, verbose_name="minimum age"),
+                ),
+                (
+                    "max_age",
+                    models.CharField(blank=True, max_length=10, verbose_name="maximum age"),
+                ),
+                (
+                    "same_product",
+                    models.BooleanField(default=False, verbose_name="same product only"),
+                ),
+                (
+                    "vaccine",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="doses",
+                        to="vaccines.vaccine",
+                        verbose_name="vaccine",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'dose',
-                'verbose_name_plural': 'doses',
-                'ordering': ['vaccine', 'number'],
+                "verbose_name": "dose",
+                "verbose_name_plural": "doses",
+                "ordering": ["vaccine", "number"],
             },
         ),
         migrations.AddConstraint(
-            model_name='vaccine',
-            constraint=models.UniqueConstraint(fields=('country', 'code'), name='vaccine_unique_code'),
+            model_name="vaccine",
+            constraint=models.UniqueConstraint(
+                fields=("country", "code"), name="vaccine_unique_code"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='vaccinedose',
-            constraint=models.UniqueConstraint(fields=('vaccine', 'number'), name='dose_unique_number'),
+            model_name="vaccinedose",
+            constraint=models.UniqueConstraint(
+                fields=("vaccine", "number"), name="dose_unique_number"
+            ),
         ),
     ]

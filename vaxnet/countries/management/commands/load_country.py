@@ -29,5 +29,7 @@ class Command(BaseCommand):
         if not result.changed:
             self.stdout.write(f"{code}: already up to date.")
             return
-        summary = ", ".join(f"{count} {what.replace('_', ' ')}" for what, count in result.counts.items())
+        summary = ", ".join(
+            f"{count} {what.replace('_', ' ')}" for what, count in result.counts.items()
+        )
         self.stdout.write(self.style.SUCCESS(f"{code}: loaded {summary}."))

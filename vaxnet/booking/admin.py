@@ -1,0 +1,18 @@
+from django.contrib import admin
+
+from vaxnet.booking.models import Session, Slot
+from vaxnet.core.admin_mixins import ReadOnlyAdmin, ReadOnlyInline
+
+
+class SlotInline(ReadOnlyInline):
+    model = Slot
+    fields = ["starts_at", "ends_at", "capacity", "booked"]
+
+
+@admin.register(Session)
+class SessionAdmin(ReadOnlyAdmin):
+    list_display = ["date", "facility", "vaccine", "capacity_online", "booked_online", "status"]
+    list_filter = ["status", "vaccine", "date"]
+    search_fields = ["facility__code", "public_id"]
+    list_select_related = ["facility", "vaccine"]
+    inlines = [SlotInline]

@@ -1,0 +1,334 @@
+"""vaxnet demo: a realistic, deterministic demo on a loaded country pack."""
+
+import random
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+from django.utils import timezone
+from tqdm import tqdm
+
+from vaxnet.booking.models import Session
+from vaxnet.booking.services import SlotSpec, session_create
+from vaxnet.core.ids import ALPHABET
+from vaxnet.core.models import User
+from vaxnet.countries.models import Country
+from vaxnet.facilities.models import Facility, Role, StaffMembership
+from vaxnet.facilities.services import facility_create, facility_set_fee, staff_membership_grant
+from vaxnet.geo.models import PostalCode, Region
+from vaxnet.vaccines.models import Vaccine
+
+DEMO_PREFIX = "DEMO-"
+DEMO_PASSWORD = "vaxnet-demo"  # noqa: S105 - printed for the demo; refused outside dev mode
+
+# Facility types: (kind, share, name per language). The place name follows the type.
+FACILITY_TYPES = [
+    (
+        "public",
+        40,
+        {
+            "en": "Primary Health Centre",
+            "hi": "प्राथमिक स्वास्थ्य केंद्र",
+            "ta": "ஆரம்ப சுகாதார நிலையம்",
+            "sw": "Kituo cha Afya",
+        },
+    ),
+    (
+        "public",
+        15,
+        {
+            "en": "Urban Health Centre",
+            "hi": "शहरी स्वास्थ्य केंद्र",
+            "ta": "நகர்ப்புற சுகாதார நிலையம்",
+            "sw": "Kituo cha Afya cha Mjini",
+        },
+    ),
+    (
+        "public",
+        12,
+        {
+            "en": "Community Health Centre",
+            "hi": "सामुदायिक स्वास्थ्य केंद्र",
+            "ta": "சமுதாய சுகாதார நிலையம்",
+            "sw": "Kituo cha Afya cha Jamii",
+        },
+    ),
+    (
+        "public",
+        8,
+        {
+            "en": "Government Hospital",
+            "hi": "सरकारी अस्पताल",
+            "ta": "அரசு மருத்துவமனை",
+            "sw": "Hospitali ya Serikali",
+        },
+    ),
+    (
+        "private",
+        10,
+        {
+            "en": "CarePlus Hospital",
+            "hi": "केयरप्लस अस्पताल",
+            "ta": "கேர்பிளஸ் மருத்துவமனை",
+            "sw": "Hospitali ya CarePlus",
+        },
+    ),
+    (
+        "private",
+        8,
+        {
+            "en": "Sunrise Clinic",
+            "hi": "सनराइज़ क्लिनिक",
+            "ta": "சன்ரைஸ் மருத்துவமனை",
+            "sw": "Kliniki ya Sunrise",
+        },
+    ),
+    (
+        "private",
+        7,
+        {
+            "en": "Lifeline Medical Centre",
+            "hi": "लाइफ़लाइन मेडिकल सेंटर",
+            "ta": "லைஃப்லைன் மருத்துவ மையம்",
+            "sw": "Kituo cha Matibabu Lifeline",
+        },
+    ),
+]
+# Private fees per dose (India's 2021 private-hospital price caps, in rupees; else a flat range).
+PRIVATE_FEES = {"COVISHIELD": Decimal(780), "COVAXIN": Decimal(1410), "CORBEVAX": Decimal(990)}
+STREETS = ["Main Road", "Station Road", "Hospital Road", "Market Street", "Temple Street"]
+SLOT_PATTERNS = [
+    [(time(9), time(11)), (time(11), time(13)), (time(14), time(16))],
+    [(time(9), time(13))],
+    [(time(10), time(12)), (time(12), time(14))],
+]
+STAFF = [
+    ("verifier", Role.VERIFIER, "facility"),
+    ("vaccinator", Role.VACCINATOR, "facility"),
+    ("manager", Role.FACILITY_MANAGER, "facility"),
+    ("storekeeper", Role.STORE_KEEPER, "facility"),
+    ("district", Role.DISTRICT_ADMIN, "district"),
+    ("state", Role.STATE_ADMIN, "state"),
+    ("national", Role.NATIONAL_ADMIN, "country"),
+]
+
+
+class Command(BaseCommand):
+    help = "Build a realistic demo (facilities, sessions, staff logins) on a loaded country pack."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--country", default=settings.VAXNET_COUNTRY)
+        parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument("--facilities", type=int, default=500)
+        parser.add_argument("--days", type=int, default=7, help="days of sessions from today")
+        parser.add_argument("--if-empty", action="store_true", help="do nothing if a demo exists")
+        parser.add_argument("--reset", action="store_true", help="remove the existing demo first")
+        parser.add_argument(
+            "--allow-production",
+            action="store_true",
+            help="run without VAXNET_DEV (never on live data)",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.VAXNET_DEV and not options["allow_production"]:
+            raise CommandError("The demo creates known passwords: run it with VAXNET_DEV=1.")
+        if options["facilities"] < 1 or options["days"] < 0:
+            raise CommandError("--facilities must be at least 1 and --days at least 0.")
+        country = Country.objects.filter(code=options["country"].upper()).first()
+        if country is None:
+            raise CommandError(f"Load the pack first: vaxnet load-country {options['country']}")
+        existing = Facility.objects.filter(country=country, code__startswith=DEMO_PREFIX)
+        if existing.exists():
+            if options["if_empty"]:
+                self.stdout.write("A demo is already loaded.")
+                self._print_logins(country)
+                return
+            if not options["reset"]:
+                raise CommandError("A demo is already loaded; use --reset to rebuild it.")
+        with transaction.atomic():
+            if options["reset"]:
+                self._reset(country)
+            builder = DemoBuilder(country, random.Random(options["seed"]), self.stdout)
+            facilities = builder.facilities(options["facilities"])
+            builder.staff(facilities[0])
+            count = builder.sessions(facilities, options["days"])
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo ready: {len(facilities)} facilities, {count} sessions.")
+        )
+        self._print_logins(country)
+
+    def _reset(self, country: Country) -> None:
+        demo = Facility.objects.filter(country=country, code__startswith=DEMO_PREFIX)
+        Session.objects.filter(facility__in=demo).delete()
+        StaffMembership.objects.filter(user__username__startswith="demo-").delete()
+        User.objects.filter(username__startswith="demo-").delete()
+        demo.delete()
+
+    def _print_logins(self, country: Country) -> None:
+        first = (
+            Facility.objects.filter(country=country, code__startswith=DEMO_PREFIX)
+            .order_by("code")
+            .first()
+        )
+        self.stdout.write("")
+        self.stdout.write(
+            "Demo logins (staff sign-in at /admin/), password for all: " + DEMO_PASSWORD
+        )
+        self.stdout.write(f"  {'demo-admin':<22} superuser (Django admin)")
+        for username, role, _scope in STAFF:
+            membership = (
+                StaffMembership.objects.filter(user__username=f"demo-{username}")
+                .select_related("facility", "region")
+                .first()
+            )
+            where = ""
+            if membership is not None:
+                where = str(membership.facility.name if membership.facility else membership.region)
+            self.stdout.write(f"  demo-{username:<17} {Role(role).label}: {where}")
+        if first is not None:
+            self.stdout.write(f"  First demo centre: /centres/{first.public_id}/")
+        self.stdout.write("")
+
+
+class DemoBuilder:
+    """Builds the demo with one seeded random generator, so a seed always gives the same demo."""
+
+    def __init__(self, country: Country, rng: random.Random, out: Any) -> None:
+        self.country = country
+        self.rng = rng
+        self.out = out
+        self.districts = list(
+            Region.objects.filter(country=country, depth=2)
+            .select_related("parent")
+            .order_by("code")
+        ) or list(Region.objects.filter(country=country, depth=1).order_by("code"))
+        self.places: dict[int, list[PostalCode]] = {}
+        for postal in PostalCode.objects.filter(country=country).order_by("code"):
+            self.places.setdefault(postal.region_id, []).append(postal)
+            # Postal codes mapped to a sub-district count for its district too.
+            parent_id = postal.region.parent_id if postal.region.depth > 2 else None
+            if parent_id is not None:
+                self.places.setdefault(parent_id, []).append(postal)
+        self.vaccines = list(
+            Vaccine.objects.filter(country=country, active=True).prefetch_related("doses")
+        )
+        if not self.vaccines or not self.districts:
+            raise CommandError("The pack has no vaccines or no regions to build a demo on.")
+
+    def public_id(self, length: int) -> str:
+        return "".join(self.rng.choice(ALPHABET) for _ in range(length))
+
+    def facilities(self, count: int) -> list[Facility]:
+        weights = [t[1] for t in FACILITY_TYPES]
+        created = []
+        for number in tqdm(
+            range(1, count + 1), desc="Facilities", file=self.out, disable=count < 200
+        ):
+            # Spread evenly over districts first, then at random, so every district has centres.
+            district = (
+                self.districts[(number - 1) % len(self.districts)]
+                if number <= len(self.districts)
+                else self.rng.choice(self.districts)
+            )
+            kind, _share, type_names = self.rng.choices(FACILITY_TYPES, weights)[0]
+            postal = (
+                self.rng.choice(self.places[district.pk]) if self.places.get(district.pk) else None
+            )
+            place = (
+                postal.place if postal and postal.place else district.names.get("en", district.code)
+            )
+            names = {
+                lang: f"{type_names.get(lang, type_names['en'])}, {place}"
+                for lang in self.country.languages
+            }
+            opens, closes = (time(9), time(17)) if kind == "public" else (time(8), time(20))
+            facility = facility_create(
+                by=None,
+                code=f"{DEMO_PREFIX}{number:05d}",
+                names=names,
+                kind=kind,
+                region=district,
+                postal_code=postal.code if postal else "",
+                address=f"{self.rng.randint(1, 250)} {self.rng.choice(STREETS)}",
+                opens_at=opens,
+                closes_at=closes,
+                public_id=self.public_id(10),
+            )
+            if kind == "private":
+                for vaccine in self.vaccines:
+                    if vaccine.kind == Vaccine.Kind.CAMPAIGN:
+                        amount = PRIVATE_FEES.get(
+                            vaccine.code, Decimal(self.rng.randrange(500, 2500, 50))
+                        )
+                        facility_set_fee(by=None, facility=facility, vaccine=vaccine, amount=amount)
+            created.append(facility)
+        return created
+
+    def staff(self, facility: Facility) -> None:
+        admin = User.objects.create_superuser("demo-admin", password=DEMO_PASSWORD)
+        admin.save()
+        district = facility.region
+        state = district.parent if district.parent and district.parent.depth >= 1 else district
+        country_root = Region.objects.get(code=self.country.code)
+        for username, role, scope in STAFF:
+            user = User.objects.create_user(
+                f"demo-{username}", password=DEMO_PASSWORD, is_staff=True
+            )
+            region = {"district": district, "state": state, "country": country_root}.get(scope)
+            staff_membership_grant(
+                by=admin,
+                user=user,
+                role=role,
+                facility=facility if scope == "facility" else None,
+                region=region,
+            )
+
+    def sessions(self, facilities: list[Facility], days: int) -> int:
+        today = timezone.localdate()
+        count = 0
+        campaign = [v for v in self.vaccines if v.kind == Vaccine.Kind.CAMPAIGN]
+        routine = [v for v in self.vaccines if v.kind == Vaccine.Kind.ROUTINE]
+        for facility in tqdm(
+            facilities, desc="Sessions", file=self.out, disable=len(facilities) < 200
+        ):
+            for offset in range(days):
+                day = today + timedelta(days=offset)
+                if day.weekday() == 6 and facility.kind == "public":
+                    continue  # government centres rest on Sundays
+                choices = (
+                    campaign if campaign and (not routine or self.rng.random() < 0.7) else routine
+                )
+                for vaccine in self.rng.sample(
+                    choices, k=min(len(choices), self.rng.choice([1, 1, 2]))
+                ):
+                    count += self._session(facility, vaccine, day)
+        return count
+
+    def _session(self, facility: Facility, vaccine: Vaccine, day: Any) -> int:
+        doses = [d.number for d in vaccine.doses.all()]
+        dose_numbers = self.rng.choice([doses[:2], doses[-1:], doses]) if len(doses) > 1 else doses
+        pattern = self.rng.choice(SLOT_PATTERNS)
+        per_slot = self.rng.choice([20, 30, 50, 60])
+        total = per_slot * len(pattern)
+        online = round(total * 0.7)
+        min_age = int(vaccine.min_age[:-1]) if vaccine.min_age.endswith("y") else 0
+        release = datetime.combine(
+            day - timedelta(days=2), time(17), tzinfo=timezone.get_current_timezone()
+        )
+        session_create(
+            by=None,
+            facility=facility,
+            on=day,
+            vaccine=vaccine,
+            dose_numbers=dose_numbers,
+            slots=[SlotSpec(start, end, per_slot) for start, end in pattern],
+            capacity_online=online,
+            capacity_onsite=total - online,
+            release_at=release,
+            min_age_years=min_age,
+            public_id=self.public_id(12),
+        )
+        return 1

@@ -1,0 +1,8 @@
+"""Pytest plugin loaded before Django starts: test runs use the TEST pack and a throwaway secret."""
+
+import os
+
+os.environ.setdefault("VAXNET_COUNTRY", "TEST")
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
