@@ -96,6 +96,8 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'vaxnet.sqlite3'}")
 _db = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
 if _db["ENGINE"] == "django.db.backends.sqlite3":
+    if _db["NAME"] != ":memory:":
+        Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     _db["OPTIONS"] = {
         # WAL lets readers go on while one writer writes; IMMEDIATE takes the write lock
         # at BEGIN, so two writers queue instead of failing on a lock upgrade.
@@ -160,15 +162,18 @@ STATICFILES_DIRS = [
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
     ("vendor/pico", NODE_MODULES / "@picocss" / "pico" / "css"),
 ]
+# Production serves hashed, compressed copies made by `vaxnet collectstatic`; development
+# and tests serve the source files directly.
+STATIC_MANIFEST = env_bool("VAXNET_STATIC_MANIFEST", not VAXNET_DEV)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if VAXNET_DEV
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_MANIFEST
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-WHITENOISE_USE_FINDERS = VAXNET_DEV
+WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 
 # Production hardening; `vaxnet check --deploy` is clean with VAXNET_DEV off.
 SESSION_COOKIE_HTTPONLY = True

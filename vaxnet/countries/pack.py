@@ -113,12 +113,12 @@ class _Reader:
             self.error(name, int(match.group(1)) if match else 0, f"not valid TOML: {exc}")
             return {}
 
-    def line_of(self, name: str, needle: str) -> int:
-        """Return the first line of a TOML file that mentions a value (0 if none does)."""
+    def line_of(self, name: str, needle: str, after: int = 0) -> int:
+        """Return the first line (past `after`) of a file that mentions a value, else `after`."""
         for number, line in enumerate(self.texts.get(name, "").splitlines(), start=1):
-            if needle in line:
+            if number > after and needle in line:
                 return number
-        return 0
+        return after
 
     def csv_rows(
         self, name: str, required: bool, columns: set[str], optional: set[str]
@@ -194,6 +194,8 @@ def read_pack(code: str, folder: Path | None = None) -> Pack:
         raise PackInvalid([PackError(str(folder), 0, "no such pack folder")])
 
     country = _read_country(r, code)
+    if r.errors and not country.get("config"):
+        raise PackInvalid(r.errors)  # everything else is read against country.toml
     languages: list[str] = country.get("languages", [])
     id_types = _read_id_types(r, country, languages)
     vaccines = _read_vaccines(r, languages)
@@ -424,7 +426,10 @@ def _read_vaccines(r: _Reader, languages: list[str]) -> list[dict[str, Any]]:
             for key in ("min_interval", "max_interval", "min_age", "max_age"):
                 value = _duration(dose.get(key))
                 if value is False:
-                    err(f"dose {expected}: {key} {dose.get(key)!r} is not a duration like 28d")
+                    err(
+                        f"dose {expected}: {key} {dose.get(key)!r} is not a duration like 28d",
+                        line=r.line_of(name, f"{key} = {dose.get(key)!r}".replace("'", '"'), line),
+                    )
                 row[key] = value or ""
             if expected == 1 and row["min_interval"]:
                 err("dose 1 cannot have a min_interval: there is no earlier dose")

@@ -1,0 +1,231 @@
+"""Loading country packs: idempotent, atomic, and precise about what is wrong."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import override_settings
+
+from vaxnet.core.models import AuditEvent
+from vaxnet.countries import services
+from vaxnet.countries.models import Country
+from vaxnet.countries.pack import PackInvalid, pack_dir, read_pack
+from vaxnet.countries.services import country_load
+from vaxnet.geo.models import Population, PostalCode, Region
+from vaxnet.vaccines.models import Vaccine
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def packs(tmp_path: Path) -> Path:
+    """A packs folder holding a copy of the TEST pack renamed ZZ, free to break."""
+    target = tmp_path / "ZZ"
+    shutil.copytree(pack_dir("TEST"), target)
+    toml = target / "country.toml"
+    toml.write_text(toml.read_text().replace('code = "TEST"', 'code = "ZZ"'))
+    for name in ("regions.csv", "postal_codes.csv", "population.csv", "facilities.csv"):
+        path = target / name
+        path.write_text(path.read_text().replace("TS-", "ZZ-"))
+    return tmp_path
+
+
+def _edit(packs: Path, name: str, old: str, new: str) -> None:
+    path = packs / "ZZ" / name
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def _errors(packs: Path) -> list[str]:
+    with pytest.raises(PackInvalid) as info:
+        read_pack("ZZ", packs / "ZZ")
+    return [str(e) for e in info.value.errors]
+
+
+def test_it_loads_every_part_of_a_pack(packs: Path) -> None:
+    result = country_load(pack=read_pack("ZZ", packs / "ZZ"))
+
+    country = result.country
+    assert result.changed
+    assert country.names["hi"] == "टेस्टलैंड"
+    assert Region.objects.filter(country=country).count() == 7  # the root and six regions
+    district = Region.objects.get(code="ZZ-N-HIL")
+    assert district.path == "/ZZ/ZZ-N/ZZ-N-HIL/"
+    assert district.parent.code == "ZZ-N"
+    assert district.names["ta"] == "மலை மாவட்டம்"
+    assert PostalCode.objects.filter(country=country).count() == 6
+    assert Population.objects.filter(region__country=country).count() == 32
+    covishield = Vaccine.objects.get(country=country, code="COVISHIELD")
+    assert [d.number for d in covishield.doses.all()] == [1, 2, 3]
+    assert covishield.doses.get(number=3).kind == "precaution"
+    assert country.facility_set.count() == 3
+    assert AuditEvent.objects.filter(action="country.load", object_id=str(country.pk)).count() == 1
+
+
+def test_it_changes_nothing_when_loaded_twice(packs: Path) -> None:
+    country_load(pack=read_pack("ZZ", packs / "ZZ"))
+    before = list(Region.objects.filter(country__code="ZZ").values_list("pk", "code", "number"))
+
+    result = country_load(pack=read_pack("ZZ", packs / "ZZ"))
+
+    assert not result.changed
+    after = list(Region.objects.filter(country__code="ZZ").values_list("pk", "code", "number"))
+    assert before == after
+
+
+def test_it_updates_in_place_when_the_pack_changes(packs: Path) -> None:
+    country_load(pack=read_pack("ZZ", packs / "ZZ"))
+    hill = Region.objects.get(code="ZZ-N-HIL")
+    _edit(packs, "regions.csv", "Hill District", "Highland District")
+    _edit(packs, "postal_codes.csv", "110002,ZZ-N-HIL,Upper Hill\n", "")
+
+    result = country_load(pack=read_pack("ZZ", packs / "ZZ"))
+
+    assert result.changed
+    renamed = Region.objects.get(code="ZZ-N-HIL")
+    assert renamed.pk == hill.pk
+    assert renamed.names["en"] == "Highland District"
+    assert not PostalCode.objects.filter(country__code="ZZ", code="110002").exists()
+
+
+def test_it_lets_regions_swap_numbers(packs: Path) -> None:
+    country_load(pack=read_pack("ZZ", packs / "ZZ"))
+    _edit(packs, "regions.csv", "ZZ-N-HIL,ZZ-N,district,101", "ZZ-N-HIL,ZZ-N,district,102")
+    _edit(packs, "regions.csv", "ZZ-N-RIV,ZZ-N,district,102", "ZZ-N-RIV,ZZ-N,district,101")
+
+    country_load(pack=read_pack("ZZ", packs / "ZZ"))
+
+    assert Region.objects.get(code="ZZ-N-HIL").number == 102
+    assert Region.objects.get(code="ZZ-N-RIV").number == 101
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "expected"),
+    [
+        ("regions.csv", "ZZ-N-RIV,ZZ-N,", "ZZ-N-RIV,ZZ-X,", "regions.csv:5: parent 'ZZ-X'"),
+        (
+            "regions.csv",
+            "ZZ-S-SEA,ZZ-S,district,201",
+            "ZZ-S-SEA,ZZ-S,district,101",
+            "regions.csv:6: number '101'",
+        ),
+        (
+            "regions.csv",
+            "ZZ-S-FOR,ZZ-S,district",
+            "ZZ-S-FOR,ZZ-S,state",
+            "regions.csv:7: level 'state'",
+        ),
+        ("regions.csv", "name_hi", "name_xx", "regions.csv:1: unknown columns: name_xx"),
+        ("postal_codes.csv", "120001,", "12001,", "postal_codes.csv:4: '12001' does not match"),
+        ("postal_codes.csv", "600002,ZZ-S-SEA", "600002,ZZ-S-NOPE", "postal_codes.csv:6: region"),
+        (
+            "population.csv",
+            "ZZ-N-HIL,0-17,male,",
+            "ZZ-N-HIL,0-17,man,",
+            "population.csv:2: sex 'man'",
+        ),
+        (
+            "population.csv",
+            "ZZ-N-HIL,18-44,female,",
+            "ZZ-N-HIL,18-45,female,",
+            "population.csv:5: age band '18-45'",
+        ),
+        (
+            "facilities.csv",
+            ",09:00,17:00",
+            ",17:00,09:00",
+            "facilities.csv:2: opens must be before",
+        ),
+        (
+            "country.toml",
+            'timezone = "Asia/Kolkata"',
+            'timezone = "Mars/Olympus"',
+            "country.toml:3: timezone 'Mars/Olympus'",
+        ),
+        ("country.toml", "[booking]", "[booking\n", "country.toml:38: not valid TOML"),
+        (
+            "vaccines.toml",
+            'min_interval = "84d"',
+            'min_interval = "84 days"',
+            "vaccines.toml:15: vaccine 'COVISHIELD': dose 2: min_interval",
+        ),
+        ("vaccines.toml", "number = 3", "number = 4", "doses must be numbered 1, 2, 3"),
+    ],
+)
+def test_it_names_the_file_the_line_and_the_reason(
+    packs: Path, name: str, old: str, new: str, expected: str
+) -> None:
+    _edit(packs, name, old, new)
+
+    errors = _errors(packs)
+
+    assert any(expected in error for error in errors), errors
+
+
+def test_it_reports_every_problem_at_once(packs: Path) -> None:
+    _edit(packs, "postal_codes.csv", "120001,", "1,")
+    _edit(packs, "population.csv", ",male,", ",robot,")
+
+    errors = _errors(packs)
+
+    assert any(e.startswith("postal_codes.csv:") for e in errors)
+    assert any(e.startswith("population.csv:") for e in errors)
+
+
+def test_it_refuses_a_pack_without_its_readme(packs: Path) -> None:
+    (packs / "ZZ" / "README.md").unlink()
+
+    assert any("README.md" in e for e in _errors(packs))
+
+
+def test_it_writes_nothing_from_a_broken_pack(packs: Path) -> None:
+    _edit(packs, "population.csv", ",male,", ",robot,")
+
+    with override_settings(COUNTRY_PACKS_DIR=packs), pytest.raises(CommandError, match="nothing"):
+        call_command("load_country", "ZZ")
+
+    assert not Country.objects.filter(code="ZZ").exists()
+    assert not Region.objects.filter(code__startswith="ZZ").exists()
+
+
+def test_it_rolls_back_a_load_that_fails_half_way(
+    packs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    country_load(pack=read_pack("ZZ", packs / "ZZ"))
+    _edit(packs, "regions.csv", "Hill District", "Highland District")
+    pack = read_pack("ZZ", packs / "ZZ")
+
+    def fail(*args: object) -> int:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(services, "_load_population", fail)
+    with pytest.raises(RuntimeError):
+        country_load(pack=pack)
+
+    assert Region.objects.get(code="ZZ-N-HIL").names["en"] == "Hill District"
+    assert Population.objects.filter(region__country__code="ZZ").count() == 32
+
+
+def test_it_loads_through_the_command_with_a_summary(
+    packs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with override_settings(COUNTRY_PACKS_DIR=packs):
+        call_command("load_country", "zz")
+        call_command("load_country", "ZZ")
+
+    out = capsys.readouterr().out
+    assert "ZZ: loaded" in out
+    assert "6 regions" in out
+    assert "ZZ: already up to date." in out
+
+
+@pytest.mark.parametrize("code", ["IN", "KE"])
+def test_it_accepts_the_shipped_packs(code: str) -> None:
+    if not (pack_dir(code) / "country.toml").exists():
+        pytest.fail(f"the {code} pack is missing")
+
+    pack = read_pack(code)
+
+    assert pack.regions and pack.vaccines and pack.id_types
