@@ -1,4 +1,4 @@
-"""One chokepoint decides who may act on which facility or region; missing and not-yours look alike."""
+"""One chokepoint decides who may act on which facility or region."""
 
 import pytest
 

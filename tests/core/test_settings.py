@@ -3,12 +3,14 @@
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    var_dir = tempfile.mkdtemp(prefix="vaxnet-settings-")
     base = {
         k: v for k, v in os.environ.items() if not k.startswith(("VAXNET_", "DATABASE_", "SECURE_"))
     }
@@ -17,7 +19,7 @@ def _run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "vaxnet.cli", *args],
         cwd=ROOT,
-        env={**base, "VAXNET_VAR_DIR": "/tmp/vaxnet-settings-test", **env},
+        env={**base, "VAXNET_VAR_DIR": var_dir, **env},
         capture_output=True,
         text=True,
         timeout=120,
