@@ -1,4 +1,4 @@
-"""Browser tests: a real vaxnet server in a subprocess, driven by Playwright in Debian's chromium."""
+"""Browser tests: a real vaxnet server in a subprocess, driven by Playwright in chromium."""
 
 import os
 import shutil
@@ -36,8 +36,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         VAXNET_VAR_DIR=str(tmp_path_factory.mktemp("e2e-var")),
     )
     vaxnet = [sys.executable, "-m", "vaxnet.cli"]
-    for args in (["migrate", "-v0"], ["load-country", "TEST"], ["demo", "--facilities", "30", "--days", "3"]):
-        subprocess.run([*vaxnet, *args], cwd=ROOT, env=env, check=True, capture_output=True, timeout=300)
+    for args in (
+        ["migrate", "-v0"],
+        ["load-country", "TEST"],
+        ["demo", "--facilities", "30", "--days", "3"],
+    ):
+        subprocess.run(
+            [*vaxnet, *args], cwd=ROOT, env=env, check=True, capture_output=True, timeout=300
+        )
     port = _free_port()
     process = subprocess.Popen(
         [*vaxnet, "runserver", f"127.0.0.1:{port}", "--noreload"],

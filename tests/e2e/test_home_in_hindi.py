@@ -26,7 +26,9 @@ def test_it_shows_the_home_page_in_hindi(server: str, page: Any, output: Path) -
 
     assert page.locator("html").get_attribute("lang") == "hi"
     assert page.get_by_role("heading", level=1).inner_text() == _hindi("Vaccination for everyone")
-    assert _hindi("Find a centre") in page.get_by_role("navigation", name=_hindi("Main")).inner_text()
+    assert (
+        _hindi("Find a centre") in page.get_by_role("navigation", name=_hindi("Main")).inner_text()
+    )
     assert "टेस्टलैंड" in page.title()
     page.screenshot(path=str(output / "home-hi.png"), full_page=True)
 

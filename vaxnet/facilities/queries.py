@@ -95,7 +95,7 @@ def facility_directory(
                 )
     if result.errors:
         return result
-    paginator = Paginator(facilities.order_by("region__names", "code"), PAGE_SIZE)
+    paginator = Paginator(facilities.order_by("region_path", "code"), PAGE_SIZE)
     result.page = paginator.get_page(page)
     return result
 

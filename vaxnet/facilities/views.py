@@ -30,7 +30,6 @@ def directory(request: HttpRequest) -> HttpResponse:
     )
     context = {
         "result": result,
-        "region_choices": queries.region_choices(country),
         "kind_choices": queries.Facility.Kind.choices,
         "selected_kind": request.GET.get("kind", ""),
     }

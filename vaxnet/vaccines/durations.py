@@ -7,7 +7,8 @@ from datetime import date, timedelta
 from typing import Literal
 
 Unit = Literal["d", "w", "m", "y"]
-_PATTERN = re.compile(r"(\d{1,4})([dwmy])")
+# ASCII digits only: \d would also accept Devanagari, Arabic-Indic or fullwidth digits.
+_PATTERN = re.compile(r"([0-9]{1,4})([dwmy])")
 
 
 @dataclass(frozen=True, order=True)

@@ -315,7 +315,9 @@ class DemoBuilder:
         total = per_slot * len(pattern)
         online = round(total * 0.7)
         # The session's age floor is the highest the vaccine or any of its doses asks for.
-        ages = [vaccine.min_age] + [d.min_age for d in vaccine.doses.all() if d.number in dose_numbers]
+        ages = [vaccine.min_age] + [
+            d.min_age for d in vaccine.doses.all() if d.number in dose_numbers
+        ]
         min_age = max((int(a[:-1]) for a in ages if a.endswith("y")), default=0)
         release = datetime.combine(
             day - timedelta(days=2), time(17), tzinfo=timezone.get_current_timezone()
