@@ -71,9 +71,8 @@ def main() -> None:
         page_rate, page_lat = _rate(client, URL)
         bare_rate, _ = _rate(client, "/bench/bare")
         p95 = page_lat[int(len(page_lat) * 0.95)] * 1000
-        print(
-            f"directory page ({URL}, {len(page.content)} bytes): {page_rate:.0f} req/s, p95 {p95:.1f} ms"
-        )
+        size = len(page.content)
+        print(f"directory page ({URL}, {size} bytes): {page_rate:.0f} req/s, p95 {p95:.1f} ms")
         print(f"bare view, same bytes: {bare_rate:.0f} req/s")
         print(f"ratio directory/bare: {page_rate / bare_rate:.2f}")
 
