@@ -10,6 +10,7 @@ from vaxnet.core.models import AuditEvent, User
 from vaxnet.facilities.models import Facility, Role, StaffMembership
 from vaxnet.facilities.services import (
     facility_create,
+    facility_remove_fee,
     facility_set_fee,
     facility_update,
     staff_membership_grant,
@@ -157,3 +158,14 @@ def test_it_revokes_a_membership_but_keeps_it_on_record(vaccinator: User) -> Non
     membership.refresh_from_db()
     assert membership.active is False
     assert AuditEvent.objects.filter(action="staff.revoke", object_id=str(membership.pk)).exists()
+
+
+def test_it_removes_a_fee_with_an_audit_event(river_clinic: Facility) -> None:
+    vaccine = Vaccine.objects.get(code="COVAXIN")
+    fee = facility_set_fee(by=None, facility=river_clinic, vaccine=vaccine, amount=Decimal("1410"))
+
+    facility_remove_fee(by=None, fee=fee)
+
+    assert not river_clinic.fees.exists()
+    event = AuditEvent.objects.get(action="facility.remove_fee")
+    assert event.data == {"vaccine": "COVAXIN", "amount": "1410.00"}

@@ -91,8 +91,12 @@ class FacilityAdmin(admin.ModelAdmin):
         self, request: HttpRequest, form: ModelForm, formset: BaseInlineFormSet, change: bool
     ) -> None:
         facility = Facility.objects.get(pk=form.instance.pk)
+        # The admin's change message reads these; the services below do the writing.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for item in formset.cleaned_data:
-            if item and not item.get("DELETE") and item.get("vaccine") is not None:
+            if item and item.get("DELETE") and item.get("id") is not None:
+                services.facility_remove_fee(by=request.user, fee=item["id"])  # type: ignore[arg-type]
+            elif item and item.get("vaccine") is not None:
                 try:
                     services.facility_set_fee(
                         by=request.user,  # type: ignore[arg-type]

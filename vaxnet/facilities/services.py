@@ -201,6 +201,18 @@ def facility_set_fee(
     return fee
 
 
+def facility_remove_fee(*, by: User | None, fee: FacilityFee) -> None:
+    """Stop charging a fee (the vaccine is then listed without a price)."""
+    with transaction.atomic():
+        audit_record(
+            actor=by,
+            action="facility.remove_fee",
+            obj=fee.facility,
+            data={"vaccine": fee.vaccine.code, "amount": str(fee.amount)},
+        )
+        fee.delete()
+
+
 def staff_membership_grant(
     *,
     by: User | None,

@@ -14,7 +14,7 @@ from tqdm import tqdm
 from vaxnet.booking.models import Session
 from vaxnet.booking.services import SlotSpec, session_create
 from vaxnet.core.ids import ALPHABET
-from vaxnet.core.models import User
+from vaxnet.core.models import AuditEvent, User
 from vaxnet.countries.models import Country
 from vaxnet.facilities.models import Facility, Role, StaffMembership
 from vaxnet.facilities.services import facility_create, facility_set_fee, staff_membership_grant
@@ -164,6 +164,8 @@ class Command(BaseCommand):
         demo = Facility.objects.filter(country=country, code__startswith=DEMO_PREFIX)
         Session.objects.filter(facility__in=demo).delete()
         StaffMembership.objects.filter(user__username__startswith="demo-").delete()
+        # Demo accounts only exist in development databases; their audit trail goes with them.
+        AuditEvent.objects.filter(actor__username__startswith="demo-").delete()
         User.objects.filter(username__startswith="demo-").delete()
         demo.delete()
 

@@ -1,0 +1,91 @@
+"""`vaxnet demo` builds the same realistic demo for the same seed, and refuses outside dev mode."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import override_settings
+
+from vaxnet.booking.models import Session
+from vaxnet.core.models import User
+from vaxnet.facilities.models import Facility, Role, StaffMembership
+
+pytestmark = pytest.mark.django_db
+
+
+def _demo(*args: str) -> str:
+    out = StringIO()
+    with override_settings(VAXNET_DEV=True):
+        call_command("demo", "--facilities", "12", "--days", "3", *args, stdout=out)
+    return out.getvalue()
+
+
+def _snapshot() -> list[tuple[str, str, str, str]]:
+    return list(
+        Facility.objects.filter(code__startswith="DEMO-")
+        .order_by("code")
+        .values_list("code", "public_id", "kind", "region__code")
+    )
+
+
+def test_it_builds_centres_in_every_district_with_sessions_and_logins() -> None:
+    out = _demo()
+
+    facilities = Facility.objects.filter(code__startswith="DEMO-")
+    assert facilities.count() == 12
+    districts = set(facilities.values_list("region__code", flat=True))
+    assert districts == {"TS-N-HIL", "TS-N-RIV", "TS-S-SEA", "TS-S-FOR"}
+    assert Session.objects.filter(facility__in=facilities).exists()
+    for session in Session.objects.filter(facility__in=facilities).prefetch_related("slots"):
+        assert sum(s.capacity for s in session.slots.all()) == (
+            session.capacity_online + session.capacity_onsite
+        )
+    roles = set(
+        StaffMembership.objects.filter(user__username__startswith="demo-").values_list(
+            "role", flat=True
+        )
+    )
+    assert roles == set(Role.values)
+    assert User.objects.get(username="demo-admin").is_superuser
+    assert "demo-vaccinator" in out and "vaxnet-demo" in out
+
+
+def test_it_gives_the_same_demo_for_the_same_seed() -> None:
+    _demo("--seed", "7")
+    first = _snapshot()
+
+    _demo("--seed", "7", "--reset")
+
+    assert _snapshot() == first
+
+
+def test_it_gives_another_demo_for_another_seed() -> None:
+    _demo("--seed", "7")
+    first = _snapshot()
+
+    _demo("--seed", "8", "--reset")
+
+    assert _snapshot() != first
+
+
+def test_it_keeps_an_existing_demo_with_if_empty() -> None:
+    _demo()
+    before = _snapshot()
+
+    out = _demo("--if-empty", "--seed", "99")
+
+    assert "already loaded" in out
+    assert _snapshot() == before
+
+
+def test_it_refuses_to_build_twice_without_reset() -> None:
+    _demo()
+
+    with pytest.raises(CommandError, match="--reset"):
+        _demo()
+
+
+def test_it_refuses_outside_development_mode() -> None:
+    with override_settings(VAXNET_DEV=False), pytest.raises(CommandError, match="VAXNET_DEV"):
+        call_command("demo", "--facilities", "1")
+    assert not Facility.objects.filter(code__startswith="DEMO-").exists()
