@@ -165,12 +165,11 @@ class StaffMembership(models.Model):
                 name="membership_one_scope",
             ),
             models.CheckConstraint(
-                condition=~Q(role__in=[r.value for r in FACILITY_ROLES])
-                | Q(facility__isnull=False),
+                condition=~Q(role__in=sorted(FACILITY_ROLES)) | Q(facility__isnull=False),
                 name="membership_facility_role_needs_facility",
             ),
             models.CheckConstraint(
-                condition=~Q(role__in=[r.value for r in REGION_ROLES]) | Q(region__isnull=False),
+                condition=~Q(role__in=sorted(REGION_ROLES)) | Q(region__isnull=False),
                 name="membership_admin_role_needs_region",
             ),
             models.UniqueConstraint(

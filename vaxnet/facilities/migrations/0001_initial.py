@@ -262,7 +262,7 @@ class Migration(migrations.Migration):
             constraint=models.CheckConstraint(
                 condition=models.Q(
                     models.Q(
-                        ("role__in", ["vaccinator", "facility_manager", "verifier"]), _negated=True
+                        ("role__in", ["facility_manager", "vaccinator", "verifier"]), _negated=True
                     ),
                     ("facility__isnull", False),
                     _connector="OR",
@@ -275,7 +275,7 @@ class Migration(migrations.Migration):
             constraint=models.CheckConstraint(
                 condition=models.Q(
                     models.Q(
-                        ("role__in", ["state_admin", "district_admin", "national_admin"]),
+                        ("role__in", ["district_admin", "national_admin", "state_admin"]),
                         _negated=True,
                     ),
                     ("region__isnull", False),
