@@ -130,7 +130,10 @@ def home_summary() -> dict[str, Any]:
     today = timezone.localdate()
     return {
         "facility_count": Facility.objects.filter(country=country, active=True).count(),
-        "district_count": Region.objects.filter(country=country, depth=2).count(),
+        "district_count": Facility.objects.filter(country=country, active=True)
+        .values("region")
+        .distinct()
+        .count(),
         "vaccines": list(country.vaccines.filter(active=True).order_by("kind", "code")),
         "session_count": Session.objects.filter(
             facility__country=country, status=Session.Status.PLANNED, date__gte=today

@@ -202,13 +202,15 @@ class DemoBuilder:
         self.country = country
         self.rng = rng
         self.out = out
+        # Centres go into the lowest regions the pack lists: districts, or a state without any.
         self.districts = list(
-            Region.objects.filter(country=country, depth=2)
+            Region.objects.filter(country=country, depth__gte=1, children__isnull=True)
             .select_related("parent")
             .order_by("code")
-        ) or list(Region.objects.filter(country=country, depth=1).order_by("code"))
+        )
         self.places: dict[int, list[PostalCode]] = {}
-        for postal in PostalCode.objects.filter(country=country).order_by("code"):
+        postal_codes = PostalCode.objects.filter(country=country).select_related("region")
+        for postal in postal_codes.order_by("code"):
             self.places.setdefault(postal.region_id, []).append(postal)
             # Postal codes mapped to a sub-district count for its district too.
             parent_id = postal.region.parent_id if postal.region.depth > 2 else None
