@@ -189,7 +189,9 @@ def facility_set_fee(
     if vaccine.country_id != facility.country_id:
         raise DomainError("vaccine_country", _("This vaccine is not offered in this country."))
     if amount != amount.quantize(Decimal("0.01")) or amount >= Decimal("10000000"):
-        raise DomainError("fee_format", _("Give the fee in whole units and cents."), field="amount")
+        raise DomainError(
+            "fee_format", _("Give the fee with at most two decimal places."), field="amount"
+        )
     amount = amount.quantize(Decimal("0.01"))
     with transaction.atomic():
         fee, _created = FacilityFee.objects.update_or_create(
