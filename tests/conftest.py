@@ -6,10 +6,12 @@ administers Hill District, `state_admin` North State, `national_admin` the count
 `outsider` is a vaccinator at Sea Port Hospital in South State.
 """
 
+import os
 from collections.abc import Iterator
 
 import pytest
 from django.test import Client
+from hypothesis import settings as hypothesis_settings
 
 from vaxnet.core.models import User
 from vaxnet.countries.models import Country
@@ -17,6 +19,11 @@ from vaxnet.countries.pack import read_pack
 from vaxnet.countries.services import country_load
 from vaxnet.facilities.models import Facility, Role, StaffMembership
 from vaxnet.geo.models import Region
+
+# Property tests: 100 examples each in the everyday suite; HYPOTHESIS_PROFILE=thorough for more.
+hypothesis_settings.register_profile("default", max_examples=100, deadline=None)
+hypothesis_settings.register_profile("thorough", max_examples=2000, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,9 @@ from typing import Literal
 
 Unit = Literal["d", "w", "m", "y"]
 # ASCII digits only: \d would also accept Devanagari, Arabic-Indic or fullwidth digits.
-_PATTERN = re.compile(r"([0-9]{1,4})([dwmy])")
+# Nothing in a schedule is longer than a human life; larger values are typing mistakes.
+_LIMITS = {"d": 150 * 366, "w": 150 * 53, "m": 150 * 12, "y": 150}
+_PATTERN = re.compile(r"([0-9]{1,5})([dwmy])")
 
 
 @dataclass(frozen=True, order=True)
@@ -44,4 +46,7 @@ def parse_duration(text: str) -> Duration:
     match = _PATTERN.fullmatch(text.strip())
     if not match:
         raise ValueError(f"{text!r} is not a duration such as 84d, 26w, 9m or 18y")
-    return Duration(int(match.group(1)), match.group(2))  # type: ignore[arg-type]
+    value, unit = int(match.group(1)), match.group(2)
+    if value > _LIMITS[unit]:
+        raise ValueError(f"{text!r} is longer than a lifetime (at most {_LIMITS[unit]}{unit})")
+    return Duration(value, unit)  # type: ignore[arg-type]

@@ -155,11 +155,15 @@ def _age_reached(person: Person, age: Duration) -> date | None:
 
 
 def _past_age(person: Person, age: Duration, on: date) -> bool | None:
-    """Return whether on is past the last day the age limit allows (None: cannot tell)."""
+    """Return whether the person has reached a maximum age on the date (None: cannot tell).
+
+    A maximum age is the age from which a dose is no longer given: rotavirus "15w"
+    allows up to 14 weeks 6 days; HPV "15y" allows girls up to their 15th birthday.
+    """
     if person.birth_date is not None:
-        return on > age.after(person.birth_date)
+        return on >= age.after(person.birth_date)
     if person.birth_year is not None and age.in_years:
-        return on.year - person.birth_year > age.value
+        return on.year - person.birth_year >= age.value
     return None
 
 
@@ -196,19 +200,21 @@ def next_dose(person: Person, history: list[PastDose], vaccine: VaccineRule, on:
             return Ineligible(Reason.BIRTH_DATE_REQUIRED, dose_number=number)
         if past:
             return Ineligible(Reason.TOO_OLD, dose_number=number)
-    if on < due_from:
-        return Ineligible(Reason.TOO_YOUNG, available_from=due_from, dose_number=number)
-
+    earliest = date.min
     due_until = None
     if series:
         last = series[-1].given_on
         gap = rule.min_interval or _MIN_GAP
         earliest = max(gap.after(last), _MIN_GAP.after(last))
-        if on < earliest:
-            return Ineligible(Reason.TOO_EARLY, available_from=earliest, dose_number=number)
-        due_from = max(due_from, earliest)
         if rule.max_interval is not None:
             due_until = rule.max_interval.after(last)
+    if on < due_from:
+        # The date given is the first that satisfies the interval as well as the age.
+        available = max(due_from, earliest)
+        return Ineligible(Reason.TOO_YOUNG, available_from=available, dose_number=number)
+    if on < earliest:
+        return Ineligible(Reason.TOO_EARLY, available_from=earliest, dose_number=number)
+    due_from = max(due_from, earliest)
     return Eligible(
         dose_number=number,
         kind=rule.kind,
