@@ -36,9 +36,10 @@ def test_it_builds_centres_in_every_district_with_sessions_and_logins() -> None:
     districts = set(facilities.values_list("region__code", flat=True))
     assert districts == {"TS-N-HIL", "TS-N-RIV", "TS-S-SEA", "TS-S-FOR"}
     assert Session.objects.filter(facility__in=facilities).exists()
-    for session in Session.objects.filter(facility__in=facilities).prefetch_related("slots"):
-        assert sum(s.capacity for s in session.slots.all()) == (
-            session.capacity_online + session.capacity_onsite
+    sessions = Session.objects.filter(facility__in=facilities).prefetch_related("slots", "doses")
+    for session in sessions:
+        assert sum(s.capacity for s in session.slots.all()) == sum(
+            d.capacity_online for d in session.doses.all()
         )
     roles = set(
         StaffMembership.objects.filter(user__username__startswith="demo-").values_list(

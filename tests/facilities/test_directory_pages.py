@@ -135,10 +135,8 @@ def test_it_shows_a_centre_with_its_coming_sessions(client: Client, river_clinic
         facility=river_clinic,
         on=tomorrow,
         vaccine=vaccine,
-        dose_numbers=[1, 2],
-        slots=[SlotSpec(time(9), time(11), 30), SlotSpec(time(11), time(13), 30)],
-        capacity_online=40,
-        capacity_onsite=20,
+        capacity={1: (25, 10), 2: (15, 10)},
+        slots=[SlotSpec(time(9), time(11), 20), SlotSpec(time(11), time(13), 20)],
         release_at=timezone.make_aware(datetime.combine(tomorrow, time(0))),
         min_age_years=18,
     )

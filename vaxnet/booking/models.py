@@ -29,14 +29,9 @@ class Session(models.Model):
     )
     date = models.DateField(_("date"))
     vaccine = models.ForeignKey(Vaccine, verbose_name=_("vaccine"), on_delete=models.PROTECT)
-    dose_numbers = models.JSONField(_("dose numbers"), default=list)
     min_age_years = models.PositiveSmallIntegerField(_("minimum age"), default=0)
     max_age_years = models.PositiveSmallIntegerField(_("maximum age"), null=True, blank=True)
     fee = models.DecimalField(_("fee"), max_digits=9, decimal_places=2, default=0)
-    capacity_online = models.PositiveIntegerField(_("online capacity"))
-    capacity_onsite = models.PositiveIntegerField(_("on-site capacity"))
-    booked_online = models.PositiveIntegerField(_("booked online"), default=0)
-    booked_onsite = models.PositiveIntegerField(_("booked on site"), default=0)
     release_at = models.DateTimeField(_("opens for booking at"))
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.PLANNED
@@ -48,24 +43,62 @@ class Session(models.Model):
         verbose_name_plural = _("sessions")
         ordering = ["date", "facility_id"]
         indexes = [models.Index(fields=["facility", "date"], name="session_facility_date")]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(booked_online__lte=F("capacity_online")),
-                name="session_online_within_capacity",
-            ),
-            models.CheckConstraint(
-                condition=Q(booked_onsite__lte=F("capacity_onsite")),
-                name="session_onsite_within_capacity",
-            ),
-        ]
 
     def __str__(self) -> str:
         return f"{self.facility.code} {self.date} {self.vaccine.code}"
 
     @property
+    def dose_numbers(self) -> list[int]:
+        """Return the dose numbers offered (uses prefetched doses when present)."""
+        return sorted(dose.dose_number for dose in self.doses.all())
+
+    @property
     def available_online(self) -> int:
-        """Return how many online bookings are still possible."""
+        """Return how many online bookings are still possible, all doses together."""
+        return sum(dose.available_online for dose in self.doses.all())
+
+
+class SessionDose(models.Model):
+    """The places a session sets aside for one dose number, online and on site."""
+
+    session = models.ForeignKey(
+        Session, verbose_name=_("session"), on_delete=models.CASCADE, related_name="doses"
+    )
+    dose_number = models.PositiveSmallIntegerField(_("dose number"))
+    capacity_online = models.PositiveIntegerField(_("online capacity"))
+    capacity_onsite = models.PositiveIntegerField(_("on-site capacity"))
+    booked_online = models.PositiveIntegerField(_("booked online"), default=0)
+    booked_onsite = models.PositiveIntegerField(_("booked on site"), default=0)
+
+    class Meta:
+        verbose_name = _("session dose")
+        verbose_name_plural = _("session doses")
+        ordering = ["session", "dose_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "dose_number"], name="session_dose_unique"),
+            # The last line of defence: no booking path can take more than the capacity.
+            models.CheckConstraint(
+                condition=Q(booked_online__lte=F("capacity_online")),
+                name="session_dose_online_within_capacity",
+            ),
+            models.CheckConstraint(
+                condition=Q(booked_onsite__lte=F("capacity_onsite")),
+                name="session_dose_onsite_within_capacity",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session} #{self.dose_number}"
+
+    @property
+    def available_online(self) -> int:
+        """Return how many more people can book this dose online."""
         return self.capacity_online - self.booked_online
+
+    @property
+    def available_onsite(self) -> int:
+        """Return how many more people can be taken on site for this dose."""
+        return self.capacity_onsite - self.booked_onsite
 
 
 class Slot(models.Model):

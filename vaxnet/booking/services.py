@@ -6,9 +6,10 @@ from decimal import Decimal
 from itertools import pairwise
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from vaxnet.booking.models import Session, Slot
+from vaxnet.booking.models import Session, SessionDose, Slot
 from vaxnet.core.audit import audit_record
 from vaxnet.core.errors import DomainError
 from vaxnet.core.models import User
@@ -31,41 +32,56 @@ def session_create(
     facility: Facility,
     on: date,
     vaccine: Vaccine,
-    dose_numbers: list[int],
+    capacity: dict[int, tuple[int, int]],
     slots: list[SlotSpec],
-    capacity_online: int,
-    capacity_onsite: int,
     release_at: datetime,
     min_age_years: int = 0,
     max_age_years: int | None = None,
     fee: Decimal | None = None,
     public_id: str | None = None,
 ) -> Session:
-    """Plan a vaccination session at a facility, with its slots and capacity split."""
+    """Plan a vaccination session at a facility.
+
+    `capacity` maps each dose number offered to its (online, on-site) places; the
+    slots share the online places between them.
+    """
     if not facility.active:
         raise DomainError("facility_inactive", _("This facility is not active."))
+    if on < timezone.localdate():
+        raise DomainError(
+            "session_in_past", _("A session cannot be planned in the past."), field="on"
+        )
+    if timezone.localtime(release_at).date() > on:
+        raise DomainError(
+            "release_after_session",
+            _("Booking cannot open after the day of the session."),
+            field="release_at",
+        )
     if vaccine.country_id != facility.country_id or not vaccine.active:
         raise DomainError(
             "vaccine_unavailable", _("This vaccine is not offered here."), field="vaccine"
         )
     series = {dose.number for dose in vaccine.doses.all()}
-    if not dose_numbers or not set(dose_numbers) <= series:
+    if not capacity or not set(capacity) <= series:
         raise DomainError(
             "dose_numbers",
             _("Choose dose numbers from this vaccine's schedule."),
             field="dose_numbers",
         )
-    if capacity_online < 0 or capacity_onsite < 0 or capacity_online + capacity_onsite == 0:
-        raise DomainError("capacity", _("A session needs some capacity."), field="capacity_online")
+    if any(online < 0 or onsite < 0 for online, onsite in capacity.values()) or not any(
+        online + onsite for online, onsite in capacity.values()
+    ):
+        raise DomainError("capacity", _("A session needs some capacity."), field="capacity")
+    capacity_online = sum(online for online, _onsite in capacity.values())
     if max_age_years is not None and max_age_years < min_age_years:
         raise DomainError(
             "age_window",
             _("The maximum age cannot be below the minimum age."),
             field="max_age_years",
         )
-    if not slots:
+    if capacity_online and not slots:
         raise DomainError(
-            "slots_missing", _("A session needs at least one time slot."), field="slots"
+            "slots_missing", _("Online places need at least one time slot."), field="slots"
         )
     ordered = sorted(slots, key=lambda s: s.starts_at)
     for slot in ordered:
@@ -87,10 +103,10 @@ def session_create(
     for earlier, later in pairwise(ordered):
         if later.starts_at < earlier.ends_at:
             raise DomainError("slot_overlap", _("Time slots must not overlap."), field="slots")
-    if sum(slot.capacity for slot in slots) != capacity_online + capacity_onsite:
+    if sum(slot.capacity for slot in slots) != capacity_online:
         raise DomainError(
             "slot_capacity",
-            _("The slots' capacities must add up to the session's capacity."),
+            _("The time slots must share exactly the session's online places."),
             field="slots",
         )
     with transaction.atomic():
@@ -98,17 +114,25 @@ def session_create(
             facility=facility,
             date=on,
             vaccine=vaccine,
-            dose_numbers=sorted(set(dose_numbers)),
             min_age_years=min_age_years,
             max_age_years=max_age_years,
             fee=facility.fee_for(vaccine) if fee is None else fee,
-            capacity_online=capacity_online,
-            capacity_onsite=capacity_onsite,
             release_at=release_at,
         )
         if public_id:
             session.public_id = public_id
         session.save()
+        SessionDose.objects.bulk_create(
+            [
+                SessionDose(
+                    session=session,
+                    dose_number=number,
+                    capacity_online=online,
+                    capacity_onsite=onsite,
+                )
+                for number, (online, onsite) in sorted(capacity.items())
+            ]
+        )
         Slot.objects.bulk_create(
             [
                 Slot(session=session, starts_at=s.starts_at, ends_at=s.ends_at, capacity=s.capacity)

@@ -117,7 +117,7 @@ def upcoming_sessions(facility: Facility, *, days: int = 14) -> list[Session]:
             date__lt=date.fromordinal(today.toordinal() + days),
         )
         .select_related("vaccine")
-        .prefetch_related("slots")
+        .prefetch_related("slots", "doses")
         .order_by("date", "vaccine__code")
     )
 

@@ -316,8 +316,18 @@ class DemoBuilder:
         dose_numbers = self.rng.choice([doses[:2], doses[-1:], doses]) if len(doses) > 1 else doses
         pattern = self.rng.choice(SLOT_PATTERNS)
         per_slot = self.rng.choice([20, 30, 50, 60])
-        total = per_slot * len(pattern)
-        online = round(total * 0.7)
+        # Slots carry the online places; on site takes about a third more, for walk-ins.
+        online_total = per_slot * len(pattern)
+        onsite_total = round(online_total * 0.4)
+        capacity = {
+            number: (
+                online_total // len(dose_numbers)
+                + (online_total % len(dose_numbers) if i == 0 else 0),
+                onsite_total // len(dose_numbers)
+                + (onsite_total % len(dose_numbers) if i == 0 else 0),
+            )
+            for i, number in enumerate(dose_numbers)
+        }
         # The session's age floor is the highest the vaccine or any of its doses asks for.
         ages = [vaccine.min_age] + [
             d.min_age for d in vaccine.doses.all() if d.number in dose_numbers
@@ -331,10 +341,8 @@ class DemoBuilder:
             facility=facility,
             on=day,
             vaccine=vaccine,
-            dose_numbers=dose_numbers,
+            capacity=capacity,
             slots=[SlotSpec(start, end, per_slot) for start, end in pattern],
-            capacity_online=online,
-            capacity_onsite=total - online,
             release_at=release,
             min_age_years=min_age,
             public_id=self.public_id(12),
