@@ -45,6 +45,7 @@ def test_it_has_no_string_missing_from_the_catalogues(tmp_path: Path) -> None:
     subprocess.run(
         [
             sys.executable,
+            "-P",
             "-m",
             "vaxnet.cli",
             "makemessages",
