@@ -17,7 +17,8 @@ PYTEST_ARGS ?=
 # Debian packages the project needs on the machine: Noto fonts (certificates),
 # gettext (compiling translations), chromium (browser tests).
 DEBS := fonts-noto-core gettext chromium
-LINT_ENV := VAXNET_COUNTRY=TEST SECRET_KEY=lint-only ALLOWED_HOSTS=lint
+LINT_ENV := VAXNET_COUNTRY=TEST SECRET_KEY=lint-only ALLOWED_HOSTS=lint VAXNET_ID_HASH_KEY=lint-only \
+	VAXNET_PUBLIC_URL=https://lint.invalid
 
 .PHONY: help install run test test-sqlite test-postgres lint format bench e2e messages clean
 

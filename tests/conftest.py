@@ -36,6 +36,18 @@ def django_db_setup(
     yield
 
 
+@pytest.fixture(autouse=True)
+def _pack_for_transactional_tests(request: pytest.FixtureRequest) -> None:
+    """Tests that race real threads commit and then empty the tables: give them the pack again."""
+    transactional = "transactional_db" in request.fixturenames or any(
+        marker.kwargs.get("transaction") for marker in request.node.iter_markers("django_db")
+    )
+    if transactional:
+        request.getfixturevalue("transactional_db")
+        if not Country.objects.filter(code="TEST").exists():
+            country_load(pack=read_pack("TEST"))
+
+
 @pytest.fixture
 def country(db: None) -> Country:
     return Country.objects.get(code="TEST")

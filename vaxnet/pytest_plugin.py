@@ -7,3 +7,5 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("VAXNET_STATIC_MANIFEST", "0")
+os.environ.setdefault("VAXNET_ID_HASH_KEY", "test-only-id-hash-key")
+os.environ.setdefault("VAXNET_PUBLIC_URL", "https://vaccinate.test")

@@ -1,5 +1,6 @@
 """Django settings for vaxnet: one file, every deployment choice read from the environment."""
 
+import os
 import tomllib
 from pathlib import Path
 
@@ -26,6 +27,11 @@ ALLOWED_HOSTS = env_list(
 )
 if not VAXNET_DEV and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must list the host names vaxnet is served under.")
+
+# Where citizens reach this deployment; links in SMS point here.
+PUBLIC_URL = env_str("VAXNET_PUBLIC_URL", "http://127.0.0.1:8000" if VAXNET_DEV else None).rstrip(
+    "/"
+)
 
 # The country this deployment serves; its pack decides the languages offered.
 COUNTRY_PACKS_DIR = PACKAGE_DIR / "countries" / "packs"
@@ -56,6 +62,8 @@ INSTALLED_APPS = [
     "vaxnet.vaccines",
     "vaxnet.facilities",
     "vaxnet.booking",
+    "vaxnet.people",
+    "vaxnet.notifications",
 ]
 
 MIDDLEWARE = [
@@ -106,6 +114,10 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }
+    # Tests race real threads and processes, which need a database file with real locks
+    # (an in-memory database shared between threads fails writers instead of queueing them).
+    # One file per test process, so that simultaneous test runs never share one.
+    _db["TEST"] = {"NAME": str(VAR_DIR / f"test-vaxnet-{os.getpid()}.sqlite3")}
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60)
     _db["CONN_HEALTH_CHECKS"] = True
@@ -122,6 +134,30 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Background work (SMS, bulk jobs): Celery on a broker in production; without one, tasks
+# run in-process right after the transaction that queued them commits.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+
+# Outgoing SMS: console (development), file (one JSON line per message) or http (a gateway).
+SMS_TRANSPORT = env_str("VAXNET_SMS_TRANSPORT", "console")
+SMS_FILE = env_str("VAXNET_SMS_FILE", str(VAR_DIR / "sms.jsonl"))
+SMS_GATEWAY_URL = env_str("VAXNET_SMS_GATEWAY_URL", "")
+SMS_GATEWAY_TOKEN = env_secret("VAXNET_SMS_GATEWAY_TOKEN", default="")
+if SMS_TRANSPORT not in ("console", "file", "http"):
+    raise ImproperlyConfigured("VAXNET_SMS_TRANSPORT must be console, file or http.")
+if SMS_TRANSPORT == "http" and not SMS_GATEWAY_URL:
+    raise ImproperlyConfigured("VAXNET_SMS_TRANSPORT=http needs VAXNET_SMS_GATEWAY_URL.")
+
+# The key for hashing identity document numbers (HMAC-SHA256). Changing it orphans every
+# stored hash, so production must set it explicitly and keep it.
+ID_HASH_KEY = env_secret(
+    "VAXNET_ID_HASH_KEY", default="dev-only-id-hash-key" if VAXNET_DEV else None
+)
 
 AUTH_USER_MODEL = "core.User"
 PASSWORD_HASHERS = [

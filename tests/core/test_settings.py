@@ -31,6 +31,8 @@ def test_it_passes_the_deploy_check_with_production_settings() -> None:
         ["check", "--deploy", "--fail-level", "WARNING"],
         SECRET_KEY="a-long-random-production-secret-" + "x" * 40,
         ALLOWED_HOSTS="vaccinate.example.org",
+        VAXNET_ID_HASH_KEY="another-long-random-production-secret",
+        VAXNET_PUBLIC_URL="https://vaccinate.example.org",
     )
 
     assert result.returncode == 0, result.stderr
@@ -42,6 +44,25 @@ def test_it_refuses_to_start_in_production_without_a_secret() -> None:
 
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_it_refuses_to_start_in_production_without_an_id_hash_key() -> None:
+    result = _run(
+        ["check"],
+        SECRET_KEY="x" * 50,
+        ALLOWED_HOSTS="vaccinate.example.org",
+        VAXNET_PUBLIC_URL="https://vaccinate.example.org",
+    )
+
+    assert result.returncode != 0
+    assert "VAXNET_ID_HASH_KEY must be set" in result.stderr
+
+
+def test_it_refuses_to_start_in_production_without_a_public_url() -> None:
+    result = _run(["check"], SECRET_KEY="x" * 50, ALLOWED_HOSTS="vaccinate.example.org")
+
+    assert result.returncode != 0
+    assert "VAXNET_PUBLIC_URL must be set" in result.stderr
 
 
 def test_it_refuses_to_start_in_production_without_hosts() -> None:

@@ -127,3 +127,80 @@ class Slot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.starts_at:%H:%M}–{self.ends_at:%H:%M}"
+
+
+class Appointment(models.Model):
+    """A beneficiary's place in a session for one dose: booked online or taken on site."""
+
+    class Status(models.TextChoices):
+        BOOKED = "booked", _("Booked")
+        CHECKED_IN = "checked_in", _("Checked in")
+        VACCINATED = "vaccinated", _("Vaccinated")
+        CANCELLED = "cancelled", _("Cancelled")
+        NO_SHOW = "no_show", _("Did not come")
+
+    class Channel(models.TextChoices):
+        ONLINE = "online", _("Booked online")
+        ONSITE = "onsite", _("On site")
+
+    public_id = models.CharField(
+        _("public id"), max_length=16, unique=True, default=_new_public_id, editable=False
+    )
+    beneficiary = models.ForeignKey(
+        "people.Beneficiary",
+        verbose_name=_("beneficiary"),
+        on_delete=models.PROTECT,
+        related_name="appointments",
+    )
+    session = models.ForeignKey(
+        Session, verbose_name=_("session"), on_delete=models.PROTECT, related_name="appointments"
+    )
+    slot = models.ForeignKey(
+        Slot,
+        verbose_name=_("time slot"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="appointments",
+    )
+    dose_number = models.PositiveSmallIntegerField(_("dose number"))
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.BOOKED
+    )
+    # Shown to the citizen and asked for by the verifier; not a secret against the database.
+    security_code = models.CharField(_("security code"), max_length=4)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+
+    LIVE = (Status.BOOKED, Status.CHECKED_IN)
+
+    class Meta:
+        verbose_name = _("appointment")
+        verbose_name_plural = _("appointments")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["session", "status"], name="appointment_session_status")]
+        constraints = [
+            # At most one live appointment per beneficiary and dose, whatever the race.
+            models.UniqueConstraint(
+                fields=["beneficiary", "dose_number"],
+                condition=Q(status__in=["booked", "checked_in"]),
+                name="appointment_one_live_per_dose",
+            ),
+            models.CheckConstraint(
+                condition=Q(channel="onsite") | Q(slot__isnull=False),
+                name="appointment_online_has_slot",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} {self.get_status_display()}"
+
+    def is_live(self) -> bool:
+        """Return whether the appointment still holds a place."""
+        return self.status in self.LIVE
+
+    def is_cancellable(self) -> bool:
+        """Return whether the citizen may still cancel or move it."""
+        return self.status == self.Status.BOOKED

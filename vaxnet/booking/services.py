@@ -1,19 +1,27 @@
 """Every write to sessions and their slots."""
 
+import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from itertools import pairwise
 
-from django.db import transaction
-from django.utils import timezone
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from vaxnet.booking.models import Session, SessionDose, Slot
+from vaxnet.booking.models import Appointment, Session, SessionDose, Slot
+from vaxnet.booking.queries import dose_history
 from vaxnet.core.audit import audit_record
 from vaxnet.core.errors import DomainError
 from vaxnet.core.models import User
 from vaxnet.facilities.models import Facility
+from vaxnet.people.models import Beneficiary
+from vaxnet.vaccines.eligibility import Ineligible, next_dose
 from vaxnet.vaccines.models import Vaccine
 
 
@@ -145,4 +153,250 @@ def session_create(
             obj=session,
             data={"facility": facility.code, "date": on.isoformat(), "vaccine": vaccine.code},
         )
+    return session
+
+
+def _sms(appointment: Appointment, template: str, **extra: str | int) -> None:
+    """Queue a message about an appointment to its account, in the account's language."""
+    from vaxnet.notifications.kinds import KINDS
+    from vaxnet.notifications.services import message_enqueue
+
+    beneficiary = appointment.beneficiary
+    account = beneficiary.account
+    session = appointment.session
+    slot = appointment.slot
+    with translation.override(account.language):
+        context: dict[str, str | int] = {
+            "name": beneficiary.name,
+            "centre": session.facility.name,
+            "date": date_format(session.date, "DATE_FORMAT"),
+            "slot": str(slot) if slot is not None else "",
+            "code": appointment.security_code,
+            **extra,
+        }
+    message_enqueue(
+        to=account.phone,
+        language=account.language,
+        template=template,
+        # Each message takes only what its text uses.
+        context={key: value for key, value in context.items() if key in KINDS[template].keys},
+        dedupe_key=f"{template}:{appointment.public_id}:{appointment.status}",
+    )
+
+
+def _check_bookable(session: Session, now: datetime) -> None:
+    """Refuse a session that is not open for online booking at this moment."""
+    today = timezone.localdate(now)
+    if session.status != Session.Status.PLANNED:
+        raise DomainError("session_closed", _("This session is no longer taking bookings."))
+    if session.date < today:
+        raise DomainError("session_over", _("This session has already taken place."))
+    if now < session.release_at:
+        raise DomainError(
+            "not_released",
+            _("Booking for this session opens at {when}.").format(
+                when=date_format(timezone.localtime(session.release_at), "DATETIME_FORMAT")
+            ),
+        )
+    country = session.facility.country
+    window = int(country.setting("booking", "fair_window_minutes", 0))
+    if window and now < session.release_at + timedelta(minutes=window):
+        raise DomainError(
+            "fair_window_open",
+            _(
+                "Requests in the first {minutes} minutes after opening take part in a fair "
+                "draw; direct booking starts after it."
+            ).format(minutes=window),
+        )
+    cutoff = int(country.setting("booking", "same_day_cutoff_hour", 24))
+    if session.date == today and timezone.localtime(now).hour >= cutoff:
+        raise DomainError(
+            "same_day_closed",
+            _("Booking for today closes at {hour}:00; choose another day.").format(hour=cutoff),
+        )
+
+
+def _dose_for(beneficiary: Beneficiary, session: Session) -> int:
+    """Return the dose the beneficiary would receive in the session, or refuse with why not."""
+    result = next_dose(
+        beneficiary.person(), dose_history(beneficiary), session.vaccine.rule(), session.date
+    )
+    if isinstance(result, Ineligible):
+        raise DomainError(result.code, result.message)
+    offered = {dose.dose_number for dose in session.doses.all()}
+    if result.dose_number not in offered:
+        raise DomainError(
+            "dose_not_offered",
+            _("{name} needs dose {number}, which this session does not offer.").format(
+                name=beneficiary.name, number=result.dose_number
+            ),
+        )
+    age = session.date.year - beneficiary.birth_year
+    if age < session.min_age_years or (
+        session.max_age_years is not None and age > session.max_age_years
+    ):
+        raise DomainError(
+            "age_not_in_session",
+            _("This session is not for {name}'s age group.").format(name=beneficiary.name),
+        )
+    return result.dose_number
+
+
+def _take_online_place(session: Session, slot: Slot, dose_number: int) -> None:
+    """Take one online place of the dose and of the slot, or refuse; never more than capacity."""
+    taken = SessionDose.objects.filter(
+        session=session, dose_number=dose_number, booked_online__lt=F("capacity_online")
+    ).update(booked_online=F("booked_online") + 1)
+    if not taken:
+        raise DomainError("dose_full", _("No places are left for this dose in this session."))
+    taken = Slot.objects.filter(pk=slot.pk, session=session, booked__lt=F("capacity")).update(
+        booked=F("booked") + 1
+    )
+    if not taken:
+        raise DomainError("slot_full", _("This time slot is full; choose another."))
+
+
+def _release_online_place(appointment: Appointment) -> None:
+    SessionDose.objects.filter(
+        session_id=appointment.session_id, dose_number=appointment.dose_number, booked_online__gt=0
+    ).update(booked_online=F("booked_online") - 1)
+    if appointment.slot_id is not None:
+        Slot.objects.filter(pk=appointment.slot_id, booked__gt=0).update(booked=F("booked") - 1)
+
+
+def appointment_book(
+    *,
+    beneficiaries: list[Beneficiary],
+    session: Session,
+    slot: Slot,
+    now: datetime | None = None,
+) -> list[Appointment]:
+    """Book a slot of a session for one or several members of an account: all or none."""
+    now = now or timezone.now()
+    if not beneficiaries:
+        raise DomainError("no_beneficiary", _("Choose who to book for."), field="beneficiaries")
+    if len({b.account_id for b in beneficiaries}) != 1 or len(set(beneficiaries)) != len(
+        beneficiaries
+    ):
+        raise DomainError("beneficiaries_mixed", _("Choose each member of one account once."))
+    if slot.session_id != session.pk:
+        raise DomainError("slot_unknown", _("Choose a time slot of this session."), field="slot")
+    _check_bookable(session, now)
+    doses = [(beneficiary, _dose_for(beneficiary, session)) for beneficiary in beneficiaries]
+    booked = []
+    with transaction.atomic():
+        for beneficiary, dose_number in doses:
+            _take_online_place(session, slot, dose_number)
+            try:
+                with transaction.atomic():
+                    appointment = Appointment.objects.create(
+                        beneficiary=beneficiary,
+                        session=session,
+                        slot=slot,
+                        dose_number=dose_number,
+                        channel=Appointment.Channel.ONLINE,
+                        security_code=f"{secrets.randbelow(10_000):04d}",
+                    )
+            except IntegrityError:
+                raise DomainError(
+                    "already_booked",
+                    _("{name} already has an appointment for dose {number}.").format(
+                        name=beneficiary.name, number=dose_number
+                    ),
+                ) from None
+            audit_record(
+                actor=None,
+                actor_label=f"account:{beneficiary.account_id}",
+                action="appointment.book",
+                obj=appointment,
+                data={"session": session.public_id, "dose": dose_number},
+            )
+            _sms(appointment, "booking_confirmed")
+            booked.append(appointment)
+    return booked
+
+
+def appointment_cancel(
+    *, appointment: Appointment, by: User | None = None, notify: bool = True
+) -> Appointment:
+    """Cancel a booked appointment and give its place back."""
+    with transaction.atomic():
+        changed = Appointment.objects.filter(
+            pk=appointment.pk, status=Appointment.Status.BOOKED
+        ).update(status=Appointment.Status.CANCELLED, cancelled_at=timezone.now())
+        if not changed:
+            raise DomainError(
+                "not_cancellable", _("This appointment can no longer be cancelled or moved.")
+            )
+        if appointment.channel == Appointment.Channel.ONLINE:
+            _release_online_place(appointment)
+        else:
+            SessionDose.objects.filter(
+                session_id=appointment.session_id,
+                dose_number=appointment.dose_number,
+                booked_onsite__gt=0,
+            ).update(booked_onsite=F("booked_onsite") - 1)
+        appointment.refresh_from_db()
+        audit_record(
+            actor=by,
+            actor_label="" if by else f"account:{appointment.beneficiary.account_id}",
+            action="appointment.cancel",
+            obj=appointment,
+        )
+        if notify:
+            _sms(appointment, "booking_cancelled")
+    return appointment
+
+
+def appointment_reschedule(
+    *, appointment: Appointment, session: Session, slot: Slot, now: datetime | None = None
+) -> Appointment:
+    """Move a booked appointment to another slot or session; the old place is kept on failure."""
+    with transaction.atomic():
+        appointment_cancel(appointment=appointment, notify=False)
+        (moved,) = appointment_book(
+            beneficiaries=[appointment.beneficiary], session=session, slot=slot, now=now
+        )
+    return moved
+
+
+def session_cancel(*, by: User | None, session: Session, reason: str) -> Session:
+    """Cancel a planned session: every booking in it is cancelled and its holder told by SMS."""
+    if not reason.strip():
+        raise DomainError("reason_required", _("Say why the session is cancelled."), field="reason")
+    with transaction.atomic():
+        changed = Session.objects.filter(pk=session.pk, status=Session.Status.PLANNED).update(
+            status=Session.Status.CANCELLED
+        )
+        if not changed:
+            raise DomainError("session_not_planned", _("Only a planned session can be cancelled."))
+        started = session.appointments.filter(
+            status__in=[Appointment.Status.CHECKED_IN, Appointment.Status.VACCINATED]
+        )
+        if started.exists():
+            raise DomainError(
+                "session_started",
+                _("People have already been checked in: close the session instead."),
+            )
+        booked = list(
+            session.appointments.filter(status=Appointment.Status.BOOKED).select_related(
+                "beneficiary__account", "slot", "session__facility"
+            )
+        )
+        Appointment.objects.filter(pk__in=[a.pk for a in booked]).update(
+            status=Appointment.Status.CANCELLED, cancelled_at=timezone.now()
+        )
+        SessionDose.objects.filter(session=session).update(booked_online=0, booked_onsite=0)
+        Slot.objects.filter(session=session).update(booked=0)
+        link = f"{settings.PUBLIC_URL}{reverse('facilities:directory')}"
+        for appointment in booked:
+            appointment.status = Appointment.Status.CANCELLED
+            _sms(appointment, "session_cancelled", link=link)
+        audit_record(
+            actor=by,
+            action="session.cancel",
+            obj=session,
+            data={"reason": reason.strip(), "appointments_cancelled": len(booked)},
+        )
+    session.refresh_from_db()
     return session

@@ -1,0 +1,162 @@
+"""Rate limits count hits atomically in the cache: local memory and Redis alike."""
+
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import time_machine
+from django.core.cache import caches
+from django.test import override_settings
+
+from vaxnet.core.ratelimit import RateLimited, check_rate, hit, reset
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS_CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+}
+
+
+def _redis_reachable() -> bool:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        return False
+    return True
+
+
+@pytest.fixture(params=["locmem", "redis"])
+def backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Run a test on the local-memory cache, then on the real Redis."""
+    if request.param == "locmem":
+        yield "locmem"
+        return
+    if not _redis_reachable():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis at {REDIS_URL} is unreachable (CI=true).")
+        pytest.skip(f"Redis at {REDIS_URL} is unreachable.")
+    with override_settings(CACHES=REDIS_CACHES):
+        assert "Redis" in type(caches["default"]).__name__
+        yield "redis"
+
+
+def _key() -> str:
+    return f"test:{uuid.uuid4()}"
+
+
+def test_it_allows_up_to_the_limit_then_refuses(backend: str) -> None:
+    key = _key()
+
+    results = [hit(key, 3, 60) for _ in range(5)]
+
+    assert [r.allowed for r in results] == [True, True, True, False, False]
+    assert [r.count for r in results] == [1, 2, 3, 4, 5]
+    assert all(r.retry_after == 0 for r in results[:3])
+    assert all(55 <= r.retry_after <= 60 for r in results[3:])
+
+
+def test_it_counts_each_key_apart(backend: str) -> None:
+    first, second = _key(), _key()
+
+    hit(first, 1, 60)
+
+    assert not hit(first, 1, 60).allowed
+    assert hit(second, 1, 60).allowed
+
+
+def test_it_allows_exactly_the_limit_when_threads_race(backend: str) -> None:
+    key, limit, workers = _key(), 10, 40
+    barrier = threading.Barrier(workers)
+    allowed: list[bool] = []
+    backends: set[str] = set()
+
+    def run() -> None:
+        backends.add(type(caches["default"]).__name__)
+        barrier.wait()
+        allowed.append(hit(key, limit, 60).allowed)
+
+    threads = [threading.Thread(target=run) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(allowed) == workers
+    assert allowed.count(True) == limit
+    assert backends == {"RedisCache" if backend == "redis" else "LocMemCache"}
+
+
+def test_it_opens_a_new_window_when_the_last_one_ends(backend: str) -> None:
+    key = _key()
+    hit(key, 1, 1)
+    refused = hit(key, 1, 1)
+
+    time.sleep(1.1)
+
+    assert not refused.allowed and refused.retry_after == 1
+    assert hit(key, 1, 1).allowed
+
+
+def test_it_counts_the_window_from_the_first_hit() -> None:
+    key = _key()
+    with time_machine.travel(1_900_000_005.0, tick=False) as traveller:
+        hit(key, 1, 30)
+        traveller.shift(12)
+        refused = hit(key, 1, 30)
+        traveller.shift(18)
+        again = hit(key, 1, 30)
+
+    assert refused.retry_after == 18
+    assert again.allowed
+
+
+def test_it_raises_a_429_that_says_when_to_retry(backend: str) -> None:
+    key = _key()
+    check_rate(key, 1, 30)
+
+    with pytest.raises(RateLimited) as info:
+        check_rate(key, 1, 30)
+
+    assert info.value.code == "rate_limited"
+    assert info.value.status == 429
+    assert 25 <= info.value.retry_after <= 30
+    assert f"{info.value.retry_after} seconds" in str(info.value.message)
+
+
+def test_it_words_the_refusal_as_the_caller_asks() -> None:
+    key = _key()
+    check_rate(key, 1, 30)
+
+    with pytest.raises(RateLimited) as info:
+        check_rate(key, 1, 30, message=lambda seconds: f"wait {seconds}s")
+
+    assert str(info.value.message) == f"wait {info.value.retry_after}s"
+
+
+def test_it_forgets_a_key_on_reset(backend: str) -> None:
+    key = _key()
+    hit(key, 1, 60)
+
+    reset(key)
+
+    assert hit(key, 1, 60).allowed
+
+
+def test_it_keeps_keys_out_of_the_cache_in_clear() -> None:
+    key = "otp:number:TEST:+919876543210"
+    hit(key, 5, 60)
+
+    stored = list(caches["default"]._cache)  # type: ignore[attr-defined]
+
+    assert stored and not any("919876543210" in name for name in stored)
+
+
+def test_it_refuses_a_limit_or_window_below_one() -> None:
+    with pytest.raises(ValueError):
+        hit(_key(), 0, 60)
+    with pytest.raises(ValueError):
+        hit(_key(), 1, 0)
