@@ -13,6 +13,9 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("centres/", include("vaxnet.facilities.urls")),
+    path("account/", include("vaxnet.people.urls")),
+    path("", include("vaxnet.booking.urls")),
     path("healthz", core_views.healthz, name="healthz"),
+    path("api/", include("vaxnet.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -23,17 +23,32 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return the folder the server keeps its database and its sent SMS in."""
+    return tmp_path_factory.mktemp("e2e-var")
+
+
+@pytest.fixture(scope="session")
+def sms_file(server_var: Path) -> Path:
+    """Return the file the server writes each SMS to, one JSON line per message."""
+    return server_var / "sms.jsonl"
+
+
+@pytest.fixture(scope="session")
+def server(server_var: Path, sms_file: Path) -> Iterator[str]:
     """Serve a freshly built TEST demo from its own SQLite database; yield its base URL."""
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DATABASE_", "SECRET_", "ALLOWED_", "SECURE_"))
+        if not k.startswith(("DATABASE_", "SECRET_", "ALLOWED_", "SECURE_", "VAXNET_SMS_"))
     }
     env.update(
         VAXNET_DEV="1",
         VAXNET_COUNTRY="TEST",
-        VAXNET_VAR_DIR=str(tmp_path_factory.mktemp("e2e-var")),
+        VAXNET_VAR_DIR=str(server_var),
+        # Citizens sign in with a code sent by SMS: the tests read it where a phone would.
+        VAXNET_SMS_TRANSPORT="file",
+        VAXNET_SMS_FILE=str(sms_file),
     )
     vaxnet = [sys.executable, "-m", "vaxnet.cli"]
     for args in (

@@ -14,6 +14,7 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
+from vaxnet.booking.availability import availability_changed
 from vaxnet.booking.models import Appointment, Session, SessionDose, Slot
 from vaxnet.booking.queries import dose_history
 from vaxnet.core.audit import audit_record
@@ -153,6 +154,7 @@ def session_create(
             obj=session,
             data={"facility": facility.code, "date": on.isoformat(), "vaccine": vaccine.code},
         )
+        availability_changed(session)
     return session
 
 
@@ -313,6 +315,7 @@ def appointment_book(
             )
             _sms(appointment, "booking_confirmed")
             booked.append(appointment)
+        availability_changed(session)
     return booked
 
 
@@ -345,6 +348,7 @@ def appointment_cancel(
         )
         if notify:
             _sms(appointment, "booking_cancelled")
+        availability_changed(appointment.session)
     return appointment
 
 
@@ -398,5 +402,6 @@ def session_cancel(*, by: User | None, session: Session, reason: str) -> Session
             obj=session,
             data={"reason": reason.strip(), "appointments_cancelled": len(booked)},
         )
+        availability_changed(session)
     session.refresh_from_db()
     return session

@@ -1,0 +1,406 @@
+"""Public availability: the sessions each centre offers and how many places are left online.
+
+These are the reads behind the CoWIN-compatible API. Each takes a fixed number of queries
+however many centres it covers. Answers are kept in Django's cache (Redis in production)
+for a few seconds; `availability_changed(session)` makes every cached answer about the
+session's district stale at once, so that a booking or a cancellation shows immediately.
+"""
+
+import hashlib
+import json
+import math
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from vaxnet.booking.models import Session, SessionDose, Slot
+from vaxnet.core.i18n import localized
+from vaxnet.facilities.models import Facility
+from vaxnet.geo.models import Region
+
+# How long an answer is kept at most; a release or a booking makes it stale sooner.
+CACHE_SECONDS = 30
+STATE_DEPTH = 1
+DISTRICT_DEPTH = 2
+BLOCK_DEPTH = 3
+EARTH_RADIUS_KM = 6371.0088
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Place:
+    """The regions a centre lies in, from the state down; any may be missing."""
+
+    state: Region | None
+    district: Region | None
+    block: Region | None
+
+
+@dataclass(frozen=True)
+class SlotSeats:
+    """A time slot and how many people can still book it online now."""
+
+    starts_at: time
+    ends_at: time
+    seats: int
+
+
+@dataclass(frozen=True)
+class SessionAvailability:
+    """A session and its places open online now, per dose number and per slot."""
+
+    session: Session
+    by_dose: dict[int, int]
+    slots: tuple[SlotSeats, ...]
+
+    @property
+    def total(self) -> int:
+        """Return the online places left over all doses."""
+        return sum(self.by_dose.values())
+
+    def for_dose(self, number: int) -> int:
+        """Return the online places left for one dose (0 when the dose is not offered)."""
+        return self.by_dose.get(number, 0)
+
+
+@dataclass(frozen=True)
+class CentreAvailability:
+    """A centre, where it is, and its sessions in the dates asked for."""
+
+    facility: Facility
+    place: Place
+    sessions: tuple[SessionAvailability, ...]
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Centres with sessions, and the next moment the answer changes without any write."""
+
+    centres: tuple[CentreAvailability, ...]
+    changes_at: datetime | None
+
+
+@dataclass(frozen=True)
+class NearbyCentre:
+    """A centre near a point, with its distance along the Earth's surface."""
+
+    facility: Facility
+    place: Place
+    distance_km: float
+
+
+# Regions
+
+
+def _regions() -> QuerySet[Region]:
+    return Region.objects.filter(country__code=settings.VAXNET_COUNTRY)
+
+
+def states() -> list[Region]:
+    """Return the states (the first level below the country), by number."""
+    return list(_regions().filter(depth=STATE_DEPTH).order_by("number"))
+
+
+def state(number: int) -> Region | None:
+    """Return the state with this number, if any."""
+    return _regions().filter(depth=STATE_DEPTH, number=number).first()
+
+
+def districts(of: Region) -> list[Region]:
+    """Return the districts of a state, by number."""
+    return list(_regions().filter(depth=DISTRICT_DEPTH, parent=of).order_by("number"))
+
+
+def district(number: int) -> Region | None:
+    """Return the district with this number, if any."""
+    return _regions().filter(depth=DISTRICT_DEPTH, number=number).first()
+
+
+def _codes(region_path: str) -> list[str]:
+    """Return the region codes below the country on a path: state, district, block…"""
+    return region_path.strip("/").split("/")[1:]
+
+
+def district_code(region_path: str) -> str:
+    """Return the code of the district on a region path (the deepest region above it)."""
+    codes = _codes(region_path)
+    return codes[DISTRICT_DEPTH - 1] if len(codes) >= DISTRICT_DEPTH else "".join(codes[-1:])
+
+
+def places(facilities: Iterable[Facility]) -> dict[int, Place]:
+    """Return the state, district and block of each facility, from one query."""
+    paths = {facility.pk: _codes(facility.region_path) for facility in facilities}
+    wanted = {code for codes in paths.values() for code in codes[:BLOCK_DEPTH]}
+    found = _regions().in_bulk(wanted, field_name="code") if wanted else {}
+
+    def at(codes: list[str], depth: int) -> Region | None:
+        return found.get(codes[depth - 1]) if len(codes) >= depth else None
+
+    return {
+        pk: Place(
+            state=at(codes, STATE_DEPTH),
+            district=at(codes, DISTRICT_DEPTH),
+            block=at(codes, BLOCK_DEPTH),
+        )
+        for pk, codes in paths.items()
+    }
+
+
+# Centres and sessions
+
+
+def _facilities(where: dict[str, Any]) -> QuerySet[Facility]:
+    return Facility.objects.filter(country__code=settings.VAXNET_COUNTRY, active=True, **where)
+
+
+def centre(pk: int) -> Facility | None:
+    """Return an active centre of this deployment's country by its primary key."""
+    return _facilities({"pk": pk}).first()
+
+
+def districts_of(where: dict[str, Any]) -> list[str]:
+    """Return the district codes of the active centres matching the lookups."""
+    paths = _facilities(where).values_list("region_path", flat=True).distinct()
+    return sorted({district_code(path) for path in paths})
+
+
+def _cutoff_hour(session: Session) -> int:
+    return int(session.facility.country.setting("booking", "same_day_cutoff_hour", 24))
+
+
+def open_for_booking(session: Session, now: datetime) -> bool:
+    """Return whether a planned session takes online bookings at this moment.
+
+    Mirrors the booking service's checks, except the fair-draw window: requests made
+    during it still get a place, so the places count as available.
+    """
+    today = timezone.localdate(now)
+    if session.status != Session.Status.PLANNED or session.release_at > now:
+        return False
+    if session.date < today:
+        return False
+    return not (session.date == today and timezone.localtime(now).hour >= _cutoff_hour(session))
+
+
+def _changes_at(session: Session, now: datetime) -> datetime | None:
+    """Return when the session's availability next changes by the clock alone."""
+    if session.release_at > now:
+        return session.release_at
+    cutoff = _cutoff_hour(session)
+    if session.date == timezone.localdate(now) and cutoff < 24:
+        moment = timezone.make_aware(datetime.combine(session.date, time(cutoff)))
+        return moment if moment > now else None
+    return None
+
+
+def _availability(session: Session, now: datetime) -> SessionAvailability:
+    is_open = open_for_booking(session, now)
+    return SessionAvailability(
+        session=session,
+        by_dose={
+            dose.dose_number: dose.available_online if is_open else 0
+            for dose in session.doses.all()
+        },
+        slots=tuple(
+            SlotSeats(
+                starts_at=slot.starts_at,
+                ends_at=slot.ends_at,
+                seats=slot.capacity - slot.booked if is_open else 0,
+            )
+            for slot in session.slots.all()
+        ),
+    )
+
+
+def sessions(
+    where: dict[str, Any], *, start: date, days: int, now: datetime, vaccine: str = ""
+) -> Availability:
+    """Return the centres matching the lookups with their planned sessions from a date on.
+
+    Sessions not yet released, already past or closed for the day are listed with no
+    places. Four queries, whatever the number of centres.
+    """
+    found = (
+        Session.objects.filter(
+            facility__in=_facilities(where),
+            status=Session.Status.PLANNED,
+            date__gte=start,
+            date__lt=start + timedelta(days=days),
+        )
+        .select_related("vaccine", "facility", "facility__country")
+        .prefetch_related(
+            Prefetch("doses", queryset=SessionDose.objects.order_by("dose_number")),
+            Prefetch("slots", queryset=Slot.objects.order_by("starts_at")),
+        )
+        .order_by("date", "vaccine__name", "pk")
+    )
+    if vaccine:
+        found = found.filter(Q(vaccine__code__iexact=vaccine) | Q(vaccine__name__iexact=vaccine))
+    by_facility: dict[int, list[SessionAvailability]] = {}
+    facilities: dict[int, Facility] = {}
+    moments = []
+    for session in found:
+        facilities.setdefault(session.facility_id, session.facility)
+        by_facility.setdefault(session.facility_id, []).append(_availability(session, now))
+        moments.append(_changes_at(session, now))
+    where_is = places(facilities.values())
+    centres = sorted(
+        (
+            CentreAvailability(
+                facility=facility, place=where_is[pk], sessions=tuple(by_facility[pk])
+            )
+            for pk, facility in facilities.items()
+        ),
+        key=lambda c: (localized(c.facility.names, settings.LANGUAGE_CODE), c.facility.pk),
+    )
+    upcoming = [moment for moment in moments if moment is not None]
+    return Availability(centres=tuple(centres), changes_at=min(upcoming, default=None))
+
+
+# Distance
+
+
+def distance_km(lat1: float, long1: float, lat2: float, long2: float) -> float:
+    """Return the great-circle (haversine) distance between two points, in kilometres."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    half_dphi = (phi2 - phi1) / 2
+    half_dlambda = math.radians(long2 - long1) / 2
+    a = math.sin(half_dphi) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(half_dlambda) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _decimal(degrees: float) -> Decimal:
+    return Decimal(f"{degrees:.6f}")
+
+
+def _bounding_box(latitude: float, longitude: float, radius_km: float) -> Q:
+    """Return a filter for the box around a circle, which every point of the circle is in."""
+    angle = radius_km / EARTH_RADIUS_KM
+    slack = 1e-5  # a metre or so, against rounding to the stored six decimals
+    south = math.degrees(math.radians(latitude) - angle) - slack
+    north = math.degrees(math.radians(latitude) + angle) + slack
+    box = Q(latitude__gte=_decimal(max(south, -90)), latitude__lte=_decimal(min(north, 90)))
+    reach = math.sin(angle) / math.cos(math.radians(latitude))
+    if south <= -90 or north >= 90 or reach >= 1:
+        return box  # the circle takes in a pole: every longitude
+    spread = math.degrees(math.asin(reach)) + slack
+    west, east = longitude - spread, longitude + spread
+    if west < -180:  # across the antimeridian
+        return box & (Q(longitude__gte=_decimal(west + 360)) | Q(longitude__lte=_decimal(east)))
+    if east > 180:
+        return box & (Q(longitude__gte=_decimal(west)) | Q(longitude__lte=_decimal(east - 360)))
+    return box & Q(longitude__gte=_decimal(west), longitude__lte=_decimal(east))
+
+
+def centres_near(
+    *, latitude: float, longitude: float, radius_km: float = 50, limit: int = 20
+) -> list[NearbyCentre]:
+    """Return the nearest active centres within a radius, nearest first.
+
+    A box around the circle narrows the candidates in the database (on SQLite and
+    PostgreSQL alike); the exact distances are computed here. Centres without
+    coordinates are never found. Three queries.
+    """
+    candidates = (
+        _facilities({})
+        .filter(_bounding_box(latitude, longitude, radius_km))
+        .values_list("pk", "code", "latitude", "longitude")
+    )
+    near = sorted(
+        (distance_km(latitude, longitude, float(lat), float(long)), code, pk)
+        for pk, code, lat, long in candidates
+        if lat is not None and long is not None
+    )
+    chosen = [(distance, pk) for distance, _code, pk in near if distance <= radius_km][:limit]
+    facilities = Facility.objects.in_bulk([pk for _distance, pk in chosen])
+    where_is = places(facilities.values())
+    return [
+        NearbyCentre(facility=facilities[pk], place=where_is[pk], distance_km=distance)
+        for distance, pk in chosen
+    ]
+
+
+# The cache
+
+
+def cache_key(endpoint: str, language: str, *params: object) -> str:
+    """Return the cache key of one answer: the endpoint, its parameters and the language."""
+    digest = hashlib.sha256(json.dumps([language, *map(str, params)]).encode()).hexdigest()
+    return f"vaxnet:avail:{settings.VAXNET_COUNTRY}:{endpoint}:{digest[:32]}"
+
+
+def _version_key(district: str) -> str:
+    return f"vaxnet:avail:{settings.VAXNET_COUNTRY}:district:{district}"
+
+
+def _versions(districts: tuple[str, ...]) -> tuple[str, ...]:
+    if not districts:
+        return ()
+    keys = [_version_key(code) for code in districts]
+    found = cache.get_many(keys)
+    return tuple(str(found.get(key, "")) for key in keys)
+
+
+def cached(
+    key: str,
+    *,
+    scope: Callable[[], Iterable[str]],
+    build: Callable[[], tuple[T, datetime | None]],
+    seconds: int = CACHE_SECONDS,
+) -> T:
+    """Return the kept answer while its districts are unchanged, else build it and keep it.
+
+    `scope` names the district codes the answer depends on and may refuse the request;
+    it runs before `build`, so that a change made while building leaves the kept answer
+    stale (and rebuilt on the next request) rather than wrong. `build` returns the answer
+    and the moment it changes by the clock alone (a release), which shortens its life.
+    """
+    entry = cache.get(key)
+    if entry is not None:
+        kept_scope, kept_versions, value = entry
+        if _versions(kept_scope) == kept_versions:
+            return value
+    codes = tuple(sorted(set(scope())))
+    versions = _versions(codes)
+    value, changes_at = build()
+    timeout = seconds
+    if changes_at is not None:
+        until = math.ceil((changes_at - timezone.now()).total_seconds())
+        timeout = max(1, min(seconds, until))
+    cache.set(key, (codes, versions, value), timeout)
+    return value
+
+
+def _bump(key: str) -> None:
+    # A fresh random version rather than a counter: nothing to race on, and a version
+    # key lost from the cache can never come back equal to one an answer was kept with.
+    cache.set(key, uuid.uuid4().hex, None)
+
+
+def region_changed(region_path: str) -> None:
+    """Make the cached availability of the district on a region path stale."""
+    key = _version_key(district_code(region_path))
+    _bump(key)
+    if transaction.get_connection().in_atomic_block:
+        # Again once the change is visible to others: a request that read the database
+        # between the first bump and the commit kept an answer without the change.
+        transaction.on_commit(lambda: _bump(key))
+
+
+def availability_changed(session: Session) -> None:
+    """Make every cached availability answer about the session's district stale.
+
+    Call it after booking, cancelling or moving an appointment, and after planning,
+    changing or cancelling a session; inside or outside the transaction.
+    """
+    region_changed(session.facility.region_path)

@@ -1,0 +1,181 @@
+"""Reads for the citizen pages: the session finder, a session to book, an account's members.
+
+Each read is a fixed number of queries, however many centres, sessions or members it finds.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.core.paginator import Page, Paginator
+from django.db.models import F, Prefetch, QuerySet
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
+
+from vaxnet.booking.models import Appointment, Session, Slot
+from vaxnet.countries.models import Country
+from vaxnet.facilities.models import Facility
+from vaxnet.geo.models import PostalCode, Region
+from vaxnet.people.models import Account, Beneficiary
+from vaxnet.vaccines.models import Vaccine
+
+FINDER_DAYS = 7
+PAGE_SIZE = 10
+FEES = ("free", "paid")
+
+
+@dataclass
+class FinderResult:
+    """One page of centres with their sessions, and how the search was understood."""
+
+    day: date
+    page: Page | None = None
+    region: Region | None = None
+    postal_code: str = ""
+    vaccine: Vaccine | None = None
+    fee: str = ""
+    note: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def until(self) -> date:
+        """Return the last day the search covers."""
+        return self.day + timedelta(days=FINDER_DAYS - 1)
+
+
+def _slots() -> QuerySet[Slot]:
+    return Slot.objects.annotate(places_left=F("capacity") - F("booked")).order_by("starts_at")
+
+
+def _sessions(country: Country) -> QuerySet[Session]:
+    return Session.objects.filter(
+        facility__country=country, facility__active=True, status=Session.Status.PLANNED
+    )
+
+
+def _parse_day(raw: str, today: date, result: FinderResult) -> date:
+    if not raw:
+        return today + timedelta(days=1)
+    try:
+        day = parse_date(raw)
+    except ValueError:
+        day = None
+    if day is None:
+        result.errors["date"] = _("Enter a date as year-month-day, such as 2026-03-02.")
+        return today + timedelta(days=1)
+    if day < today:
+        result.errors["date"] = _("Choose today or a later day.")
+    return day
+
+
+def find_sessions(
+    *,
+    country: Country,
+    today: date,
+    region_code: str = "",
+    postal_code: str = "",
+    day: str = "",
+    vaccine_code: str = "",
+    fee: str = "",
+    page: int = 1,
+) -> FinderResult:
+    """Find centres with planned sessions from a day on, for a week, in a region or postal code.
+
+    Refuses malformed input with a reason per field; with no place given, finds nothing.
+    """
+    result = FinderResult(day=today, postal_code=postal_code.strip(), fee=fee)
+    result.day = _parse_day(day.strip(), today, result)
+    sessions = _sessions(country).filter(date__gte=result.day, date__lte=result.until)
+    if vaccine_code:
+        result.vaccine = Vaccine.objects.filter(
+            country=country, code=vaccine_code, active=True
+        ).first()
+        if result.vaccine is None:
+            result.errors["vaccine"] = _("Choose a vaccine from the list.")
+        else:
+            sessions = sessions.filter(vaccine=result.vaccine)
+    if fee == "free":
+        sessions = sessions.filter(fee=0)
+    elif fee == "paid":
+        sessions = sessions.filter(fee__gt=0)
+    elif fee:
+        result.errors["fee"] = _("Choose free or paid.")
+    facilities = Facility.objects.filter(
+        country=country, active=True, pk__in=sessions.values("facility_id")
+    )
+    if region_code:
+        result.region = Region.objects.filter(country=country, code=region_code).first()
+        if result.region is None:
+            result.errors["region"] = _("Choose a region from the list.")
+        else:
+            facilities = facilities.filter(region_path__startswith=result.region.path)
+    if result.postal_code:
+        facilities = _by_postal_code(country, facilities, result)
+    if result.errors or not (result.region or result.postal_code):
+        return result
+    facilities = (
+        facilities.select_related("region", "region__parent")
+        .prefetch_related(
+            Prefetch(
+                "sessions",
+                queryset=sessions.select_related("vaccine")
+                .prefetch_related("doses", Prefetch("slots", queryset=_slots()))
+                .order_by("date", "vaccine__code", "pk"),
+                to_attr="found_sessions",
+            )
+        )
+        .order_by("region_path", "code")
+    )
+    result.page = Paginator(facilities, PAGE_SIZE).get_page(page)
+    return result
+
+
+def _by_postal_code(
+    country: Country, facilities: QuerySet[Facility], result: FinderResult
+) -> QuerySet[Facility]:
+    """Narrow to a postal code, or to its district when no centre there has sessions."""
+    code = result.postal_code
+    if not country.postal_code_valid(code):
+        result.errors["postal_code"] = _("This is not a valid {label}.").format(
+            label=country.postal_code_label
+        )
+        return facilities
+    if facilities.filter(postal_code=code).exists():
+        return facilities.filter(postal_code=code)
+    known = PostalCode.objects.filter(country=country, code=code).select_related("region").first()
+    if known is None:
+        result.note = _(
+            "We know no centre for the {label} {code}. Check it, or choose your district instead."
+        ).format(label=country.postal_code_label, code=code)
+        return facilities.none()
+    result.note = _(
+        "No centre with the {label} {code} has sessions that week; these are the centres "
+        "in {region}."
+    ).format(label=country.postal_code_label, code=code, region=known.region.name)
+    return facilities.filter(region_path__startswith=known.region.path)
+
+
+def session_for_booking(country: Country, public_id: str) -> Session | None:
+    """Return a session of an active centre of the country, with its slots and doses."""
+    return (
+        Session.objects.filter(
+            public_id=str(public_id)[:16], facility__country=country, facility__active=True
+        )
+        .select_related("vaccine", "facility__region__parent")
+        .prefetch_related("doses", Prefetch("slots", queryset=_slots()))
+        .first()
+    )
+
+
+def members_with_appointments(account: Account) -> list[Beneficiary]:
+    """Return the account's beneficiaries, each with its appointments, latest session first."""
+    appointments = Appointment.objects.select_related(
+        "session__facility", "session__vaccine", "slot"
+    ).order_by("-session__date", "-created_at")
+    return list(
+        Beneficiary.objects.filter(account=account)
+        .select_related("id_type")
+        .prefetch_related(
+            Prefetch("appointments", queryset=appointments, to_attr="appointment_list")
+        )
+        .order_by("created_at", "pk")
+    )
