@@ -181,15 +181,10 @@ def _cutoff_hour(session: Session) -> int:
 def open_for_booking(session: Session, now: datetime) -> bool:
     """Return whether a planned session takes online bookings at this moment.
 
-    Mirrors the booking service's checks, except the fair-draw window: requests made
-    during it still get a place, so the places count as available.
+    The same rules as booking, except the fair-draw window: requests made during it
+    still get a place, so the places count as available.
     """
-    today = timezone.localdate(now)
-    if session.status != Session.Status.PLANNED or session.release_at > now:
-        return False
-    if session.date < today:
-        return False
-    return not (session.date == today and timezone.localtime(now).hour >= _cutoff_hour(session))
+    return session.booking_refusal(now) in (None, "fair_window_open")
 
 
 def _changes_at(session: Session, now: datetime) -> datetime | None:

@@ -1,7 +1,10 @@
 """Vaccination sessions: a facility offering a vaccine on a day, in time slots."""
 
+from datetime import datetime, timedelta
+
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from vaxnet.core.ids import public_id
@@ -46,6 +49,24 @@ class Session(models.Model):
 
     def __str__(self) -> str:
         return f"{self.facility.code} {self.date} {self.vaccine.code}"
+
+    def booking_refusal(self, now: datetime) -> str | None:
+        """Return why online booking is closed at this moment (a refusal code), or None."""
+        booking = self.facility.country.config.get("booking", {})
+        today = timezone.localdate(now)
+        if self.status != self.Status.PLANNED:
+            return "session_closed"
+        if self.date < today:
+            return "session_over"
+        if now < self.release_at:
+            return "not_released"
+        window = int(booking.get("fair_window_minutes", 0))
+        if window and now < self.release_at + timedelta(minutes=window):
+            return "fair_window_open"
+        cutoff = int(booking.get("same_day_cutoff_hour", 24))
+        if self.date == today and timezone.localtime(now).hour >= cutoff:
+            return "same_day_closed"
+        return None
 
     @property
     def dose_numbers(self) -> list[int]:

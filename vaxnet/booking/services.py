@@ -2,7 +2,7 @@
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from decimal import Decimal
 from itertools import pairwise
 
@@ -12,6 +12,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from vaxnet.booking.availability import availability_changed
@@ -187,35 +188,30 @@ def _sms(appointment: Appointment, template: str, **extra: str | int) -> None:
 
 
 def _check_bookable(session: Session, now: datetime) -> None:
-    """Refuse a session that is not open for online booking at this moment."""
-    today = timezone.localdate(now)
-    if session.status != Session.Status.PLANNED:
-        raise DomainError("session_closed", _("This session is no longer taking bookings."))
-    if session.date < today:
-        raise DomainError("session_over", _("This session has already taken place."))
-    if now < session.release_at:
-        raise DomainError(
-            "not_released",
-            _("Booking for this session opens at {when}.").format(
-                when=date_format(timezone.localtime(session.release_at), "DATETIME_FORMAT")
-            ),
+    """Refuse a session that is not open for online booking at this moment, saying why."""
+    code = session.booking_refusal(now)
+    if code is None:
+        return
+    booking = session.facility.country.config.get("booking", {})
+    message: str | Promise
+    if code == "session_closed":
+        message = _("This session is no longer taking bookings.")
+    elif code == "session_over":
+        message = _("This session has already taken place.")
+    elif code == "not_released":
+        message = _("Booking for this session opens at {when}.").format(
+            when=date_format(timezone.localtime(session.release_at), "DATETIME_FORMAT")
         )
-    country = session.facility.country
-    window = int(country.setting("booking", "fair_window_minutes", 0))
-    if window and now < session.release_at + timedelta(minutes=window):
-        raise DomainError(
-            "fair_window_open",
-            _(
-                "Requests in the first {minutes} minutes after opening take part in a fair "
-                "draw; direct booking starts after it."
-            ).format(minutes=window),
+    elif code == "fair_window_open":
+        message = _(
+            "Requests in the first {minutes} minutes after opening take part in a fair "
+            "draw; direct booking starts after it."
+        ).format(minutes=booking.get("fair_window_minutes", 0))
+    else:
+        message = _("Booking for today closes at {hour}:00; choose another day.").format(
+            hour=booking.get("same_day_cutoff_hour", 24)
         )
-    cutoff = int(country.setting("booking", "same_day_cutoff_hour", 24))
-    if session.date == today and timezone.localtime(now).hour >= cutoff:
-        raise DomainError(
-            "same_day_closed",
-            _("Booking for today closes at {hour}:00; choose another day.").format(hour=cutoff),
-        )
+    raise DomainError(code, message)
 
 
 def _dose_for(beneficiary: Beneficiary, session: Session) -> int:
