@@ -15,8 +15,8 @@ DEMO_DAYS ?= 7
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/vaxnet
 PYTEST_ARGS ?=
 # Debian packages the project needs on the machine: Noto fonts (certificates),
-# gettext (compiling translations), chromium (browser tests).
-DEBS := fonts-noto-core gettext chromium
+# gettext (compiling translations), chromium (browser tests), poppler-utils (PDF checks).
+DEBS := fonts-noto-core gettext chromium poppler-utils
 LINT_ENV := VAXNET_COUNTRY=TEST SECRET_KEY=lint-only ALLOWED_HOSTS=lint VAXNET_ID_HASH_KEY=lint-only \
 	VAXNET_PUBLIC_URL=https://lint.invalid
 

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "vaxnet.booking",
     "vaxnet.people",
     "vaxnet.notifications",
+    "vaxnet.api",
 ]
 
 MIDDLEWARE = [

@@ -4,7 +4,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
+from functools import partial
 from itertools import pairwise
+from typing import Literal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -16,7 +18,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from vaxnet.booking.availability import availability_changed
-from vaxnet.booking.models import Appointment, Session, SessionDose, Slot
+from vaxnet.booking.models import Appointment, Draw, Session, SessionDose, Slot
 from vaxnet.booking.queries import dose_history
 from vaxnet.core.audit import audit_record
 from vaxnet.core.errors import DomainError
@@ -214,6 +216,21 @@ def _check_bookable(session: Session, now: datetime) -> None:
     raise DomainError(code, message)
 
 
+def booking_mode(session: Session, now: datetime) -> Literal["closed", "draw", "open"]:
+    """Return how a booking request is taken now: refused, entered in the draw, or booked."""
+    code = session.booking_refusal(now)
+    if code == "fair_window_open":
+        return "draw"
+    if code is not None or _draw_pending(session):
+        return "closed"
+    return "open"
+
+
+def _draw_pending(session: Session) -> bool:
+    """Return whether the session's draw has yet to be made (its places are not free yet)."""
+    return Draw.objects.filter(session=session, status=Draw.Status.OPEN).exists()
+
+
 def _dose_for(beneficiary: Beneficiary, session: Session) -> int:
     """Return the dose the beneficiary would receive in the session, or refuse with why not."""
     result = next_dose(
@@ -280,6 +297,13 @@ def appointment_book(
     if slot.session_id != session.pk:
         raise DomainError("slot_unknown", _("Choose a time slot of this session."), field="slot")
     _check_bookable(session, now)
+    if _draw_pending(session):
+        # Between the window's close and the draw (cron, within a minute) the places belong
+        # to the entries: first come, first served starts once the draw is made.
+        raise DomainError(
+            "draw_pending",
+            _("The fair draw for this session is being made; try again in a minute."),
+        )
     doses = [(beneficiary, _dose_for(beneficiary, session)) for beneficiary in beneficiaries]
     booked = []
     with transaction.atomic():
@@ -345,6 +369,19 @@ def appointment_cancel(
         if notify:
             _sms(appointment, "booking_cancelled")
         availability_changed(appointment.session)
+        if appointment.channel == Appointment.Channel.ONLINE:
+            from vaxnet.booking.waitlist import waitlist_place_freed
+
+            # After the commit, and robust: the cancellation stands whatever the waitlist does.
+            transaction.on_commit(
+                partial(
+                    waitlist_place_freed,
+                    session=appointment.session,
+                    dose_number=appointment.dose_number,
+                    slot=appointment.slot,
+                ),
+                robust=True,
+            )
     return appointment
 
 

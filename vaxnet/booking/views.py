@@ -16,6 +16,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from vaxnet.booking import citizen_queries, services
 from vaxnet.booking.access import appointment_for_account
 from vaxnet.booking.models import Appointment, Session, Slot
+from vaxnet.booking.slip import appointment_slip_pdf
 from vaxnet.core.errors import DomainError, NotFound
 from vaxnet.core.pages import refusal, refused
 from vaxnet.countries.models import Country
@@ -164,6 +165,18 @@ def booked(request: HttpRequest, account: Account) -> HttpResponse:
         "booking/booked.html",
         {"appointments": appointments, "moved": request.GET.get("moved") == "1"},
     )
+
+
+@require_GET
+@account_required
+def slip(request: HttpRequest, account: Account, public_id: str) -> HttpResponse:
+    """Download the appointment slip (PDF) with the security code and a QR code."""
+    appointment = _appointment_or_404(account, public_id)
+    response = HttpResponse(appointment_slip_pdf(appointment), content_type="application/pdf")
+    filename = f"vaxnet-appointment-{appointment.public_id}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @require_http_methods(["GET", "POST"])

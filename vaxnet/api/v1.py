@@ -1,0 +1,655 @@
+"""vaxnet's own API, v1 (`/api/v1/`): citizens sign in with an OTP, manage members, book.
+
+Handlers are thin: check the rate, parse, check access, call a service, answer. Every
+refusal is {"error": {"code", "message"}} in the caller's language (Accept-Language, else
+the account's language) with the DomainError's status; bad input is 422 in the same shape.
+Every POST takes an Idempotency-Key (vaxnet.api.v1_idempotency). docs/api.md has the rest.
+"""
+
+import json
+import re
+from datetime import date as Date
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from ninja import NinjaAPI, Query, Schema
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from vaxnet.api.cowin_v2_render import money
+from vaxnet.api.v1_auth import (
+    TOKEN_LIFETIME,
+    BearerToken,
+    api_token_issue,
+    api_token_revoke,
+    optional_account,
+    request_token,
+    speak,
+    token_id,
+    token_text,
+)
+from vaxnet.api.v1_idempotency import Answer, error_body, idempotent, json_response
+from vaxnet.api.v1_schemas import (
+    AppointmentOut,
+    AppointmentsOut,
+    BeneficiariesOut,
+    BeneficiaryChangeIn,
+    BeneficiaryIn,
+    BeneficiaryOut,
+    BookIn,
+    ErrorOut,
+    OtpIn,
+    OtpOut,
+    RescheduleIn,
+    SessionsOut,
+    TokenIn,
+    TokenOut,
+)
+from vaxnet.booking import availability
+from vaxnet.booking.access import appointment_for_account
+from vaxnet.booking.citizen_queries import members_with_appointments, session_for_booking
+from vaxnet.booking.models import Appointment, Session, Slot
+from vaxnet.booking.services import appointment_book, appointment_cancel, appointment_reschedule
+from vaxnet.core.errors import DomainError, NotFound
+from vaxnet.core.i18n import localized
+from vaxnet.core.ratelimit import RateLimited, check_rate
+from vaxnet.countries.models import Country
+from vaxnet.countries.queries import active_country
+from vaxnet.geo.models import Region
+from vaxnet.people.access import beneficiary_for_account
+from vaxnet.people.models import OTP_VALID_FOR, Account, Beneficiary
+from vaxnet.people.services import (
+    UNSET,
+    beneficiary_add,
+    beneficiary_remove,
+    beneficiary_update,
+    otp_request,
+    otp_verify,
+)
+
+# Rate limits: (hits, window in seconds). Signed-in callers are counted per account, so
+# that a household or an office behind one address is not locked out by its neighbours;
+# the per-address caps only stop floods. The OTP endpoints add these to the sign-in
+# service's own limits (per number and per client, in vaxnet.people.services).
+SESSIONS_PER_CLIENT = (100, 300)
+SESSIONS_PER_ACCOUNT = (100, 300)
+SESSIONS_PER_CLIENT_SIGNED_IN = (2000, 300)
+OTP_PER_CLIENT = (60, 3600)
+BOOKING_PER_ACCOUNT = (20, 3600)
+BOOKING_PER_CLIENT = (500, 3600)
+MAX_DAYS = 7
+
+bearer = BearerToken()
+
+v1_api = NinjaAPI(
+    title="vaxnet API",
+    version="1",
+    description="vaxnet's own API for citizens: sign in with a mobile OTP, register family "
+    "members, find sessions, book, move and cancel appointments. Errors are "
+    '{"error": {"code", "message"}} in the caller\'s language. See docs/api.md.',
+    urls_namespace="v1",
+    # Served offline: "ninja" is an installed app, so the page's scripts are our static files.
+    docs_url="/docs",
+)
+
+ERRORS: dict[int, type[Schema]] = {
+    400: ErrorOut,
+    401: ErrorOut,
+    404: ErrorOut,
+    422: ErrorOut,
+    429: ErrorOut,
+}
+
+
+# Errors: one shape for every refusal.
+
+
+def _speak_to_caller(request: HttpRequest) -> None:
+    """Answer in the caller's language, the signed-in account's if the header names none."""
+    token = request_token(request)
+    speak(request, token.account if token is not None else None)
+
+
+@v1_api.exception_handler(DomainError)
+def _refuse(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    response = json_response(exc.status, error_body(exc))
+    if isinstance(exc, RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@v1_api.exception_handler(ValidationError)
+def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    _speak_to_caller(request)
+    first = exc.errors[0] if exc.errors else {}
+    location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query")]
+    error = DomainError(
+        "invalid_input",
+        _("Check the request: {field} is missing or not valid.").format(
+            field=".".join(location[1:] if location[:1] == ["payload"] else location) or "body"
+        ),
+        field=".".join(location) or None,
+        status=422,
+    )
+    return _refuse(request, error)
+
+
+@v1_api.exception_handler(AuthenticationError)
+def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    speak(request)
+    error = DomainError(
+        "unauthorized", _("Sign in again: the token is missing, expired or ended."), status=401
+    )
+    response = _refuse(request, error)
+    response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+@v1_api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    _speak_to_caller(request)
+    if exc.status_code == 400:  # ninja could not read the body: bad input like any other
+        error = DomainError("invalid_input", _("The request body is not valid JSON."), status=422)
+    else:
+        error = DomainError(f"http_{exc.status_code}", str(exc), status=exc.status_code)
+    return _refuse(request, error)
+
+
+@v1_api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    _speak_to_caller(request)
+    return _refuse(request, NotFound())
+
+
+# Helpers
+
+
+def _client(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+def _country() -> Country:
+    country = active_country()
+    if country is None:  # pragma: no cover - a deployment without its pack serves nothing
+        raise NotFound()
+    return country
+
+
+def _account(request: HttpRequest) -> Account:
+    account: Account = request.auth  # type: ignore[attr-defined]
+    return account
+
+
+def _scope(account: Account) -> str:
+    return f"account:{account.pk}"
+
+
+def _rate(key: str, limit: tuple[int, int]) -> None:
+    check_rate(f"api:v1:{key}", limit[0], limit[1])
+
+
+def _booking_rate(request: HttpRequest, account: Account) -> None:
+    _rate(f"booking:account:{account.pk}", BOOKING_PER_ACCOUNT)
+    _rate(f"booking:client:{_client(request)}", BOOKING_PER_CLIENT)
+
+
+def _hhmm(moment: time | None) -> str | None:
+    return None if moment is None else f"{moment:%H:%M}"
+
+
+def _slot(session: Session, start: str) -> Slot:
+    """Return the session's slot that starts at HH:MM, or refuse."""
+    for slot in session.slots.all():
+        if _hhmm(slot.starts_at) == start.strip():
+            return slot
+    raise DomainError("slot_unknown", _("Choose a time slot of this session."), field="slot")
+
+
+def _session(account: Account, public_id: str) -> Session:
+    session = session_for_booking(account.country, public_id)
+    if session is None:
+        raise DomainError("session_unknown", _("This session is not offered."), field="session")
+    return session
+
+
+def _beneficiary_out(beneficiary: Beneficiary) -> dict[str, Any]:
+    return BeneficiaryOut(
+        reference=beneficiary.reference,
+        name=beneficiary.name,
+        sex=beneficiary.sex,
+        birth_year=beneficiary.birth_year,
+        birth_date=beneficiary.birth_date,
+        id_type=beneficiary.id_type.code,
+        id_number=beneficiary.masked_id(),
+    ).model_dump(mode="json")
+
+
+def _appointment_out(appointment: Appointment) -> dict[str, Any]:
+    session = appointment.session
+    slot = appointment.slot
+    return AppointmentOut(
+        id=appointment.public_id,
+        beneficiary=appointment.beneficiary.reference,
+        name=appointment.beneficiary.name,
+        session=session.public_id,
+        centre=localized(session.facility.names),
+        date=session.date,
+        slot_start=_hhmm(slot.starts_at) if slot else None,
+        slot_end=_hhmm(slot.ends_at) if slot else None,
+        vaccine=session.vaccine.code,
+        dose=appointment.dose_number,
+        status=appointment.status,
+        security_code=appointment.security_code,
+    ).model_dump(mode="json")
+
+
+# Sign-in
+
+
+@v1_api.post(
+    "/auth/otp",
+    response={200: OtpOut, **ERRORS},
+    summary="Send a sign-in code by SMS",
+    tags=["Sign-in"],
+)
+def auth_otp(request: HttpRequest, payload: OtpIn) -> HttpResponse:
+    """Send a 6-digit code to a mobile number; answer the transaction id to sign in with."""
+    speak(request)
+    client = _client(request)
+    _rate(f"otp:client:{client}", OTP_PER_CLIENT)
+
+    def work() -> Answer:
+        challenge = otp_request(
+            country=_country(), phone=payload.phone, client=client, language=payload.language
+        )
+        expires_in = int(OTP_VALID_FOR.total_seconds())
+        return 200, OtpOut(txn=challenge.public_id, expires_in=expires_in).model_dump()
+
+    return idempotent(request, scope=f"client:{client}", work=work)
+
+
+@v1_api.post(
+    "/auth/token",
+    response={200: TokenOut, **ERRORS},
+    summary="Sign in with the code: get a bearer token",
+    tags=["Sign-in"],
+)
+def auth_token(request: HttpRequest, payload: TokenIn) -> HttpResponse:
+    """Check the code sent for a transaction; answer a bearer token valid for 30 minutes."""
+    speak(request)
+    client = _client(request)
+    _rate(f"otp:client:{client}", OTP_PER_CLIENT)
+
+    def work() -> Answer:
+        account = otp_verify(txn=payload.txn, code=payload.code, client=client)
+        token = api_token_issue(account=account)
+        return 200, TokenOut(
+            token=token_text(token.public_id),
+            expires_in=int(TOKEN_LIFETIME.total_seconds()),
+        ).model_dump()
+
+    # The kept answer holds the token's id, not the token: it is signed again on replay.
+    return idempotent(
+        request,
+        scope=f"client:{client}",
+        work=work,
+        seal=lambda data: {**data, "token": token_id(data["token"])},
+        unseal=lambda data: {**data, "token": token_text(data["token"])},
+    )
+
+
+@v1_api.post(
+    "/auth/sign-out",
+    response={204: None, **ERRORS},
+    auth=bearer,
+    summary="End the bearer token",
+    tags=["Sign-in"],
+)
+def auth_sign_out(request: HttpRequest) -> HttpResponse:
+    """End the token this request carries; it is refused from now on."""
+    account = _account(request)
+    token = request_token(request)
+
+    def work() -> Answer:
+        if token is not None:
+            api_token_revoke(token=token)
+        return 204, None
+
+    return idempotent(request, scope=_scope(account), work=work)
+
+
+# Beneficiaries
+
+
+@v1_api.get(
+    "/beneficiaries",
+    response={200: BeneficiariesOut, **ERRORS},
+    auth=bearer,
+    summary="The people registered on the account",
+    tags=["Beneficiaries"],
+)
+def beneficiaries_list(request: HttpRequest) -> HttpResponse:
+    """Every person registered on the account, in the order they were added."""
+    account = _account(request)
+    members = Beneficiary.objects.filter(account=account).select_related("id_type")
+    return json_response(
+        200, {"beneficiaries": [_beneficiary_out(b) for b in members.order_by("created_at", "pk")]}
+    )
+
+
+@v1_api.post(
+    "/beneficiaries",
+    response={201: BeneficiaryOut, **ERRORS},
+    auth=bearer,
+    summary="Register a person on the account",
+    tags=["Beneficiaries"],
+)
+def beneficiaries_add(request: HttpRequest, payload: BeneficiaryIn) -> HttpResponse:
+    """Register a person, identified by one ID document, on the account."""
+    account = _account(request)
+
+    def work() -> Answer:
+        beneficiary = beneficiary_add(
+            account=account,
+            name=payload.name,
+            sex=payload.sex,
+            birth_year=payload.birth_year,
+            birth_date=payload.birth_date,
+            id_type_code=payload.id_type,
+            id_number=payload.id_number,
+        )
+        return 201, _beneficiary_out(beneficiary)
+
+    return idempotent(request, scope=_scope(account), work=work)
+
+
+@v1_api.patch(
+    "/beneficiaries/{reference}",
+    response={200: BeneficiaryOut, **ERRORS},
+    auth=bearer,
+    summary="Correct a person's details",
+    tags=["Beneficiaries"],
+)
+def beneficiaries_change(
+    request: HttpRequest, reference: str, payload: BeneficiaryChangeIn
+) -> HttpResponse:
+    """Change the fields given (before the first dose); a new ID type needs its number."""
+    account = _account(request)
+    beneficiary = beneficiary_for_account(account, reference)
+    given = payload.model_fields_set
+    changed = beneficiary_update(
+        account=account,
+        beneficiary=beneficiary,
+        name=payload.name,
+        sex=payload.sex,
+        birth_year=payload.birth_year,
+        birth_date=payload.birth_date if "birth_date" in given else UNSET,
+        id_type_code=payload.id_type,
+        id_number=payload.id_number,
+    )
+    return json_response(200, _beneficiary_out(changed))
+
+
+@v1_api.delete(
+    "/beneficiaries/{reference}",
+    response={204: None, **ERRORS},
+    auth=bearer,
+    summary="Remove a person from the account",
+    tags=["Beneficiaries"],
+)
+def beneficiaries_remove(request: HttpRequest, reference: str) -> HttpResponse:
+    """Remove a person who has no dose and no appointment on record."""
+    account = _account(request)
+    beneficiary_remove(account=account, beneficiary=beneficiary_for_account(account, reference))
+    return HttpResponse(status=204)
+
+
+# Sessions (public)
+
+
+class SessionsQuery(Schema):
+    district: str = ""
+    postal_code: str = ""
+    date: str = ""
+    days: str = ""
+    vaccine: str = ""
+    fee: str = ""
+
+
+def _bad(code: str, message: Any, field: str) -> DomainError:
+    return DomainError(code, message, field=field)
+
+
+def _day(text: str, today: Date) -> Date:
+    if not text:
+        return today
+    try:
+        day = Date.fromisoformat(text) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else None
+    except ValueError:
+        day = None
+    if day is None or day > Date.max - timedelta(days=MAX_DAYS):
+        raise _bad("date_invalid", _("Enter a date as year-month-day, such as 2026-03-02."), "date")
+    if day < today:
+        raise _bad("date_past", _("Choose today or a later day."), "date")
+    return day
+
+
+def _days(text: str) -> int:
+    if not text:
+        return MAX_DAYS
+    if not re.fullmatch(r"[1-9]", text) or int(text) > MAX_DAYS:
+        raise _bad(
+            "days_invalid",
+            _("Ask for 1 to {count} days.").format(count=MAX_DAYS),
+            "days",
+        )
+    return int(text)
+
+
+def _place(country: Country, district: str, postal_code: str) -> tuple[dict[str, Any], str]:
+    """Return the lookups for the centres asked for and a cache key part, or refuse."""
+    if bool(district) == bool(postal_code):
+        raise _bad("place_required", _("Give either a district or a postal code."), "district")
+    if postal_code:
+        if len(postal_code) > 12 or not country.postal_code_valid(postal_code):
+            raise _bad(
+                "postal_code_invalid",
+                _("This is not a valid {label}.").format(label=country.postal_code_label),
+                "postal_code",
+            )
+        return {"postal_code": postal_code}, f"pin:{postal_code}"
+    region = None
+    if re.fullmatch(r"[0-9A-Za-z_-]{1,40}", district):
+        region = Region.objects.filter(
+            country=country, code=district, depth=availability.DISTRICT_DEPTH
+        ).first()
+    if region is None:
+        raise _bad("district_unknown", _("Choose a district from the list."), "district")
+    return {"region_path__startswith": region.path}, f"district:{region.code}"
+
+
+def _render_sessions(
+    found: availability.Availability, language: str, fee: str
+) -> list[dict[str, Any]]:
+    centres = []
+    for centre in found.centres:
+        sessions = [
+            item
+            for item in centre.sessions
+            if not fee or (fee == "free") == (item.session.fee == 0)
+        ]
+        if not sessions:
+            continue
+        place = centre.place
+        centres.append(
+            {
+                "code": centre.facility.code,
+                "name": localized(centre.facility.names, language),
+                "address": centre.facility.address,
+                "postal_code": centre.facility.postal_code,
+                "district": localized(place.district.names, language) if place.district else "",
+                "state": localized(place.state.names, language) if place.state else "",
+                "sessions": [
+                    {
+                        "id": item.session.public_id,
+                        "date": item.session.date.isoformat(),
+                        "vaccine": item.session.vaccine.code,
+                        "vaccine_name": item.session.vaccine.name,
+                        "fee": money(item.session.fee),
+                        "min_age": item.session.min_age_years,
+                        "max_age": item.session.max_age_years,
+                        "available": item.total,
+                        "doses": [
+                            {"number": number, "available": left}
+                            for number, left in sorted(item.by_dose.items())
+                        ],
+                        "slots": [
+                            {
+                                "start": _hhmm(slot.starts_at),
+                                "end": _hhmm(slot.ends_at),
+                                "seats": slot.seats,
+                            }
+                            for slot in item.slots
+                        ],
+                    }
+                    for item in sessions
+                ],
+            }
+        )
+    return centres
+
+
+@v1_api.get(
+    "/sessions",
+    response={200: SessionsOut, **ERRORS},
+    summary="Find sessions in a district or postal code",
+    tags=["Sessions"],
+)
+def sessions_find(request: HttpRequest, query: Query[SessionsQuery]) -> HttpResponse:
+    """Planned sessions for `days` days (1–7, default 7) from `date` (default today).
+
+    Places count only while a session takes online bookings, as in the v2 API. Public;
+    a bearer token, if sent, counts the calls against the account instead of the address.
+    """
+    account = optional_account(request)
+    language = speak(request, account)
+    if account is not None:
+        _rate(f"sessions:account:{account.pk}", SESSIONS_PER_ACCOUNT)
+        _rate(f"sessions:signed-in-client:{_client(request)}", SESSIONS_PER_CLIENT_SIGNED_IN)
+    else:
+        _rate(f"sessions:client:{_client(request)}", SESSIONS_PER_CLIENT)
+    country = _country()
+    district, postal_code = query.district.strip(), query.postal_code.strip()
+    day = _day(query.date.strip(), timezone.localdate())
+    days = _days(query.days.strip())
+    vaccine = query.vaccine.strip()
+    if vaccine and not re.fullmatch(r"[0-9A-Za-z][0-9A-Za-z .+_-]{0,39}", vaccine):
+        raise _bad("vaccine_invalid", _("Choose a vaccine from the list."), "vaccine")
+    fee = query.fee.strip().lower()
+    if fee not in ("", "free", "paid"):
+        raise _bad("fee_invalid", _("Choose free or paid."), "fee")
+    where, place_key = _place(country, district, postal_code)
+
+    def build() -> tuple[bytes, datetime | None]:
+        found = availability.sessions(
+            where, start=day, days=days, now=timezone.now(), vaccine=vaccine
+        )
+        body = {
+            "date_from": day.isoformat(),
+            "date_to": (day + timedelta(days=days - 1)).isoformat(),
+            "centres": _render_sessions(found, language, fee),
+        }
+        return json.dumps(body, ensure_ascii=False).encode(), found.changes_at
+
+    key = availability.cache_key("v1.sessions", language, place_key, day, days, vaccine, fee)
+    body = availability.cached(key, scope=lambda: availability.districts_of(where), build=build)
+    return HttpResponse(body, content_type="application/json")
+
+
+# Appointments
+
+
+@v1_api.get(
+    "/appointments",
+    response={200: AppointmentsOut, **ERRORS},
+    auth=bearer,
+    summary="The account's appointments",
+    tags=["Appointments"],
+)
+def appointments_list(request: HttpRequest) -> HttpResponse:
+    """Every appointment of the account's members, latest session first, with security codes."""
+    account = _account(request)
+    appointments = [
+        appointment
+        for member in members_with_appointments(account)
+        for appointment in member.appointment_list  # type: ignore[attr-defined]
+    ]
+    appointments.sort(key=lambda a: (a.session.date, a.created_at), reverse=True)
+    return json_response(200, {"appointments": [_appointment_out(a) for a in appointments]})
+
+
+@v1_api.post(
+    "/appointments",
+    response={201: AppointmentsOut, **ERRORS},
+    auth=bearer,
+    summary="Book a slot for members of the account",
+    tags=["Appointments"],
+)
+def appointments_book(request: HttpRequest, payload: BookIn) -> HttpResponse:
+    """Book one slot of a session for one or more members: all of them or none."""
+    account = _account(request)
+    _booking_rate(request, account)
+
+    def work() -> Answer:
+        session = _session(account, payload.session)
+        slot = _slot(session, payload.slot)
+        members = [beneficiary_for_account(account, ref) for ref in payload.beneficiaries]
+        booked = appointment_book(beneficiaries=members, session=session, slot=slot)
+        return 201, {"appointments": [_appointment_out(a) for a in booked]}
+
+    return idempotent(request, scope=_scope(account), work=work)
+
+
+@v1_api.post(
+    "/appointments/{appointment_id}/cancel",
+    response={200: AppointmentOut, **ERRORS},
+    auth=bearer,
+    summary="Cancel an appointment",
+    tags=["Appointments"],
+)
+def appointments_cancel(request: HttpRequest, appointment_id: str) -> HttpResponse:
+    """Cancel a booked appointment and give its place back."""
+    account = _account(request)
+    _booking_rate(request, account)
+
+    def work() -> Answer:
+        appointment = appointment_for_account(account, appointment_id)
+        return 200, _appointment_out(appointment_cancel(appointment=appointment))
+
+    return idempotent(request, scope=_scope(account), work=work)
+
+
+@v1_api.post(
+    "/appointments/{appointment_id}/reschedule",
+    response={200: AppointmentOut, **ERRORS},
+    auth=bearer,
+    summary="Move an appointment to another slot or session",
+    tags=["Appointments"],
+)
+def appointments_reschedule(
+    request: HttpRequest, appointment_id: str, payload: RescheduleIn
+) -> HttpResponse:
+    """Move a booked appointment; on a refusal the old place is kept."""
+    account = _account(request)
+    _booking_rate(request, account)
+
+    def work() -> Answer:
+        appointment = appointment_for_account(account, appointment_id)
+        session = _session(account, payload.session)
+        slot = _slot(session, payload.slot)
+        moved = appointment_reschedule(appointment=appointment, session=session, slot=slot)
+        return 200, _appointment_out(moved)
+
+    return idempotent(request, scope=_scope(account), work=work)
