@@ -29,7 +29,7 @@ def qr_payload(appointment: Appointment) -> str:
 
 
 def _pdf() -> FPDF:
-    pdf = FPDF(format="A5")
+    pdf = FPDF(format=(148, 210))  # A5, in millimetres
     pdf.set_auto_page_break(auto=False)
     pdf.set_margins(12, 12, 12)
     for family, filename in FONTS.items():
@@ -81,9 +81,9 @@ def appointment_slip_pdf(appointment: Appointment) -> bytes:
     top = pdf.get_y()
     for label, value in rows:
         pdf.set_font("latin", "B", 10)
-        pdf.multi_cell(LABEL_WIDTH, 7, label, new_x="RIGHT", new_y="TOP")
+        pdf.multi_cell(LABEL_WIDTH, 7, label, align="L", new_x="RIGHT", new_y="TOP")
         pdf.set_font("latin", "", 10)
-        pdf.multi_cell(VALUE_WIDTH, 7, value, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(VALUE_WIDTH, 7, value, align="L", new_x="LMARGIN", new_y="NEXT")
 
     qr = segno.make(qr_payload(appointment), error="m")
     image = BytesIO()
@@ -106,7 +106,7 @@ def appointment_slip_pdf(appointment: Appointment) -> bytes:
     )
     pdf.ln(4)
     pdf.set_font("latin", "", 9)
-    pdf.multi_cell(0, 5, note, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 5, note, align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.set_y(-18)
     pdf.set_font("latin", "", 8)
     pdf.cell(0, 5, f"{issued} · {appointment.public_id}", align="C")
