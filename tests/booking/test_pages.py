@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from tests.people.test_pages import sign_in_on_pages
 from vaxnet.booking.access import appointment_for_account
-from vaxnet.booking.models import Appointment, Session, SessionDose, Slot
+from vaxnet.booking.models import Appointment, DrawEntry, Session, SessionDose, Slot
 from vaxnet.booking.services import SlotSpec, appointment_book, session_create
 from vaxnet.core.errors import NotFound
 from vaxnet.countries.models import Country
@@ -367,15 +367,35 @@ def test_it_asks_who_to_book_for_and_which_slot(
     assert not Appointment.objects.exists()
 
 
-def test_it_shows_the_fair_window_refusal(
+def test_it_enters_requests_in_the_fair_draw_during_the_window(
     client: Client, asha: Beneficiary, hill_phc: Facility
 ) -> None:
     session = make_session(hill_phc, release_at=NOW - timedelta(minutes=5))
 
+    form = _text(client.get(f"/book/{session.public_id}/?slot=0900"))
+    response = client.post(
+        f"/book/{session.public_id}/",
+        {"members": [asha.reference], "slot": "0900", "waitlist": "on"},
+    )
+
+    assert "fair draw" in form and "Enter the draw" in form
+    assert response.status_code == 200  # type: ignore[attr-defined]
+    assert "You are in the draw" in _text(response)
+    entry = DrawEntry.objects.get(beneficiary=asha, session=session)
+    assert entry.join_waitlist
+    assert not Appointment.objects.exists()
+
+
+def test_it_refuses_a_second_entry_in_the_same_draw(
+    client: Client, asha: Beneficiary, hill_phc: Facility
+) -> None:
+    session = make_session(hill_phc, release_at=NOW - timedelta(minutes=5))
+    _post_booking(client, session, [asha])
+
     text = _refusal(_post_booking(client, session, [asha]))
 
-    assert "Requests in the first 10 minutes after opening take part in a fair draw" in text
     assert 'role="alert"' in text
+    assert DrawEntry.objects.filter(beneficiary=asha).count() == 1
 
 
 def test_it_shows_a_session_that_has_not_opened_yet(
@@ -437,7 +457,7 @@ def test_it_shows_that_same_day_booking_has_closed(
 def test_it_shows_refusals_in_the_pages_language(
     client: Client, asha: Beneficiary, hill_phc: Facility
 ) -> None:
-    session = make_session(hill_phc, release_at=NOW - timedelta(minutes=5))
+    session = make_session(hill_phc, release_at=NOW + timedelta(hours=2))
 
     response = client.post(
         f"/book/{session.public_id}/",

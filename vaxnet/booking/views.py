@@ -15,6 +15,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from vaxnet.booking import citizen_queries, services
 from vaxnet.booking.access import appointment_for_account
+from vaxnet.booking.draw import draw_enter
 from vaxnet.booking.models import Appointment, Session, Slot
 from vaxnet.booking.slip import appointment_slip_pdf
 from vaxnet.core.errors import DomainError, NotFound
@@ -118,6 +119,8 @@ def _slots_context(session: Session, chosen: Slot | None) -> dict[str, Any]:
         "session": session,
         "chosen_slot": slot_key(chosen) if chosen else "",
         "opens_later": session.release_at > timezone.now(),
+        # In the first minutes after release a request is an entry in the fair draw.
+        "in_draw": services.booking_mode(session, timezone.now()) == "draw",
         "errors": {},
     }
 
@@ -144,6 +147,18 @@ def book(request: HttpRequest, account: Account, public_id: str) -> HttpResponse
     try:
         if slot is None:
             raise DomainError("slot_required", _("Choose a time slot."), field="slot")
+        if context["in_draw"]:
+            entries = draw_enter(
+                beneficiaries=beneficiaries,
+                session=session,
+                slot=slot,
+                join_waitlist=request.POST.get("waitlist") == "on",
+            )
+            return render(
+                request,
+                "booking/entered.html",
+                {"entries": entries, "session": session, "slot": slot},
+            )
         booked = services.appointment_book(beneficiaries=beneficiaries, session=session, slot=slot)
     except DomainError as error:
         context["errors"] = refusal(error)
