@@ -379,7 +379,7 @@ def test_it_enters_requests_in_the_fair_draw_during_the_window(
     )
 
     assert "fair draw" in form and "Enter the draw" in form
-    assert response.status_code == 200  # type: ignore[attr-defined]
+    assert response.status_code == 200
     assert "You are in the draw" in _text(response)
     entry = DrawEntry.objects.get(beneficiary=asha, session=session)
     assert entry.join_waitlist
