@@ -144,6 +144,13 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Periodic work for `celery -A vaxnet beat`; without a broker, run the same commands from cron
+# every minute: vaxnet run_draws, vaxnet run_waitlist, vaxnet send_pending.
+CELERY_BEAT_SCHEDULE = {
+    "run-draws": {"task": "vaxnet.booking.tasks.run_draws", "schedule": 60.0},
+    "run-waitlist": {"task": "vaxnet.booking.tasks.run_waitlist", "schedule": 60.0},
+    "send-pending": {"task": "vaxnet.notifications.tasks.send_pending", "schedule": 60.0},
+}
 
 # Outgoing SMS: console (development), file (one JSON line per message) or http (a gateway).
 SMS_TRANSPORT = env_str("VAXNET_SMS_TRANSPORT", "console")

@@ -30,3 +30,11 @@ def send_message(self, message_id: int) -> str:
     if failed_for_now and not self.request.is_eager:
         raise RetryLater(message.last_error)
     return str(message.status)
+
+
+@shared_task
+def send_pending() -> None:
+    """Hand waiting and retryable messages to the workers (see `vaxnet send_pending`)."""
+    from django.core.management import call_command
+
+    call_command("send_pending", "--queue")
