@@ -14,7 +14,8 @@ from django.utils.translation import gettext as _
 from vaxnet.booking.models import Appointment, Session, Slot
 from vaxnet.countries.models import Country
 from vaxnet.facilities.models import Facility
-from vaxnet.geo.models import PostalCode, Region
+from vaxnet.facilities.queries import narrow_by_postal_code
+from vaxnet.geo.models import Region
 from vaxnet.people.models import Account, Beneficiary
 from vaxnet.vaccines.models import Vaccine
 
@@ -133,25 +134,20 @@ def _by_postal_code(
     country: Country, facilities: QuerySet[Facility], result: FinderResult
 ) -> QuerySet[Facility]:
     """Narrow to a postal code, or to its district when no centre there has sessions."""
-    code = result.postal_code
-    if not country.postal_code_valid(code):
-        result.errors["postal_code"] = _("This is not a valid {label}.").format(
-            label=country.postal_code_label
-        )
-        return facilities
-    if facilities.filter(postal_code=code).exists():
-        return facilities.filter(postal_code=code)
-    known = PostalCode.objects.filter(country=country, code=code).select_related("region").first()
-    if known is None:
+    code, label = result.postal_code, country.postal_code_label
+    narrowed = narrow_by_postal_code(country, facilities, code)
+    if narrowed.outcome == "invalid":
+        result.errors["postal_code"] = _("This is not a valid {label}.").format(label=label)
+    elif narrowed.outcome == "unknown":
         result.note = _(
             "We know no centre for the {label} {code}. Check it, or choose your district instead."
-        ).format(label=country.postal_code_label, code=code)
-        return facilities.none()
-    result.note = _(
-        "No centre with the {label} {code} has sessions that week; these are the centres "
-        "in {region}."
-    ).format(label=country.postal_code_label, code=code, region=known.region.name)
-    return facilities.filter(region_path__startswith=known.region.path)
+        ).format(label=label, code=code)
+    elif narrowed.region is not None:
+        result.note = _(
+            "No centre with the {label} {code} has sessions that week; these are the centres "
+            "in {region}."
+        ).format(label=label, code=code, region=narrowed.region.name)
+    return narrowed.facilities
 
 
 def session_for_booking(country: Country, public_id: str) -> Session | None:

@@ -40,6 +40,30 @@ def region_choices(country: Country) -> list[tuple[Region, list[Region]]]:
     return [(r, sorted(children.get(r.pk, []), key=lambda c: c.name)) for r in top]
 
 
+@dataclass
+class PostalNarrowing:
+    """How a postal code narrowed a list of centres: exact, to its district, or not at all."""
+
+    facilities: QuerySet[Facility]
+    outcome: str  # "invalid" | "exact" | "region" | "unknown"
+    region: Region | None = None
+
+
+def narrow_by_postal_code(
+    country: Country, facilities: QuerySet[Facility], code: str
+) -> PostalNarrowing:
+    """Keep the centres with the postal code, else those of its region when it is known."""
+    if not country.postal_code_valid(code):
+        return PostalNarrowing(facilities, "invalid")
+    if facilities.filter(postal_code=code).exists():
+        return PostalNarrowing(facilities.filter(postal_code=code), "exact")
+    known = PostalCode.objects.filter(country=country, code=code).select_related("region").first()
+    if known is None:
+        return PostalNarrowing(facilities.none(), "unknown")
+    region = known.region
+    return PostalNarrowing(facilities.filter(region_path__startswith=region.path), "region", region)
+
+
 def _listing(country: Country) -> QuerySet[Facility]:
     return (
         Facility.objects.filter(country=country, active=True)
@@ -66,33 +90,19 @@ def facility_directory(
         else:
             facilities = facilities.filter(kind=kind)
     if result.postal_code:
-        if not country.postal_code_valid(result.postal_code):
-            result.errors["postal_code"] = _("This is not a valid {label}.").format(
-                label=country.postal_code_label
-            )
-        elif facilities.filter(postal_code=result.postal_code).exists():
-            facilities = facilities.filter(postal_code=result.postal_code)
-        else:
-            known = (
-                PostalCode.objects.filter(country=country, code=result.postal_code)
-                .select_related("region")
-                .first()
-            )
-            if known is None:
-                facilities = facilities.none()
-                result.note = _(
-                    "We know no centre for the {label} {code}. Check it, or choose your "
-                    "region instead."
-                ).format(label=country.postal_code_label, code=result.postal_code)
-            else:
-                facilities = facilities.filter(region_path__startswith=known.region.path)
-                result.note = _(
-                    "No centre has the {label} {code}; these are the centres in {region}."
-                ).format(
-                    label=country.postal_code_label,
-                    code=result.postal_code,
-                    region=known.region.name,
-                )
+        narrowed = narrow_by_postal_code(country, facilities, result.postal_code)
+        facilities = narrowed.facilities
+        label, code = country.postal_code_label, result.postal_code
+        if narrowed.outcome == "invalid":
+            result.errors["postal_code"] = _("This is not a valid {label}.").format(label=label)
+        elif narrowed.outcome == "unknown":
+            result.note = _(
+                "We know no centre for the {label} {code}. Check it, or choose your region instead."
+            ).format(label=label, code=code)
+        elif narrowed.region is not None:
+            result.note = _(
+                "No centre has the {label} {code}; these are the centres in {region}."
+            ).format(label=label, code=code, region=narrowed.region.name)
     if result.errors:
         return result
     paginator = Paginator(facilities.order_by("region_path", "code"), PAGE_SIZE)
