@@ -21,6 +21,12 @@ def test_it_lists_every_endpoint(client: Client) -> None:
         "/api/v1/appointments": ["get", "post"],
         "/api/v1/appointments/{appointment_id}/cancel": ["post"],
         "/api/v1/appointments/{appointment_id}/reschedule": ["post"],
+        "/api/v1/draw-entries": ["get", "post"],
+        "/api/v1/waitlist": ["get", "post"],
+        "/api/v1/waitlist/{entry_id}": ["delete"],
+        "/api/v1/waitlist/offers": ["get"],
+        "/api/v1/waitlist/offers/{offer_id}/accept": ["post"],
+        "/api/v1/waitlist/offers/{offer_id}/decline": ["post"],
     }
     book = paths["/api/v1/appointments"]["post"]
     assert {"201", "400", "401", "404", "422", "429"} <= set(book["responses"])

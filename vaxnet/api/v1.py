@@ -653,3 +653,6 @@ def appointments_reschedule(
         return 200, _appointment_out(moved)
 
     return idempotent(request, scope=_scope(account), work=work)
+
+
+v1_api.add_router("", "vaxnet.api.v1_fair.router")  # the fair draw and the waiting list

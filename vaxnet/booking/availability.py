@@ -19,10 +19,10 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from vaxnet.booking.models import Session, SessionDose, Slot
+from vaxnet.booking.models import Draw, Session, SessionDose, Slot
 from vaxnet.core.i18n import localized
 from vaxnet.facilities.models import Facility
 from vaxnet.geo.models import Region
@@ -178,19 +178,58 @@ def _cutoff_hour(session: Session) -> int:
     return int(session.facility.country.setting("booking", "same_day_cutoff_hour", 24))
 
 
+def draw_pending() -> Exists:
+    """Return an annotation: whether the session's fair draw has yet to be made."""
+    return Exists(Draw.objects.filter(session=OuterRef("pk"), status=Draw.Status.OPEN))
+
+
+def draw_held(now: datetime) -> Exists:
+    """Return an annotation: whether the session's fair window is over but its draw not made.
+
+    The places then belong to the entries: a page shows none free until the draw is made.
+    """
+    return Exists(
+        Draw.objects.filter(session=OuterRef("pk"), status=Draw.Status.OPEN, closes_at__lte=now)
+    )
+
+
+def _draw_pending(session: Session) -> bool:
+    # The annotation when the read made it (one query for every session), else a query.
+    pending = getattr(session, "draw_pending", None)
+    if pending is None:
+        pending = Draw.objects.filter(session=session, status=Draw.Status.OPEN).exists()
+    return bool(pending)
+
+
 def open_for_booking(session: Session, now: datetime) -> bool:
     """Return whether a planned session takes online bookings at this moment.
 
-    The same rules as booking, except the fair-draw window: requests made during it
-    still get a place, so the places count as available.
+    The same rules as booking (`booking_mode` is "draw" or "open"). During the fair-draw
+    window requests still get a place, so the places count as available; after it, until
+    the draw is made, they belong to the entries and none is free.
     """
-    return session.booking_refusal(now) in (None, "fair_window_open")
+    refusal = session.booking_refusal(now)
+    if refusal == "fair_window_open":
+        return True
+    return refusal is None and not _draw_pending(session)
+
+
+def _window_closes_at(session: Session) -> datetime | None:
+    minutes = int(session.facility.country.setting("booking", "fair_window_minutes", 0))
+    return session.release_at + timedelta(minutes=minutes) if minutes else None
 
 
 def _changes_at(session: Session, now: datetime) -> datetime | None:
-    """Return when the session's availability next changes by the clock alone."""
+    """Return when the session's availability next changes by the clock alone.
+
+    The release, the close of the fair window (the places then wait for the draw, whose
+    making calls `availability_changed`) and the same-day cutoff.
+    """
     if session.release_at > now:
         return session.release_at
+    closes_at = _window_closes_at(session)
+    if closes_at is not None and closes_at > now:
+        return closes_at
     cutoff = _cutoff_hour(session)
     if session.date == timezone.localdate(now) and cutoff < 24:
         moment = timezone.make_aware(datetime.combine(session.date, time(cutoff)))
@@ -222,8 +261,8 @@ def sessions(
 ) -> Availability:
     """Return the centres matching the lookups with their planned sessions from a date on.
 
-    Sessions not yet released, already past or closed for the day are listed with no
-    places. Four queries, whatever the number of centres.
+    Sessions not yet released, already past, closed for the day or waiting for their fair
+    draw are listed with no places. Four queries, whatever the number of centres.
     """
     found = (
         Session.objects.filter(
@@ -232,6 +271,7 @@ def sessions(
             date__gte=start,
             date__lt=start + timedelta(days=days),
         )
+        .annotate(draw_pending=draw_pending())
         .select_related("vaccine", "facility", "facility__country")
         .prefetch_related(
             Prefetch("doses", queryset=SessionDose.objects.order_by("dose_number")),

@@ -1,4 +1,4 @@
-"""Reads for the citizen pages: the session finder, a session to book, an account's members.
+"""Reads for the citizen pages: sessions to find and book, an account's members and entries.
 
 Each read is a fixed number of queries, however many centres, sessions or members it finds.
 """
@@ -8,10 +8,19 @@ from datetime import date, timedelta
 
 from django.core.paginator import Page, Paginator
 from django.db.models import F, Prefetch, QuerySet
+from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
-from vaxnet.booking.models import Appointment, Session, Slot
+from vaxnet.booking.availability import draw_held
+from vaxnet.booking.models import (
+    Appointment,
+    DrawEntry,
+    Session,
+    Slot,
+    WaitlistEntry,
+    WaitlistOffer,
+)
 from vaxnet.countries.models import Country
 from vaxnet.facilities.models import Facility
 from vaxnet.facilities.queries import narrow_by_postal_code
@@ -119,6 +128,7 @@ def find_sessions(
             Prefetch(
                 "sessions",
                 queryset=sessions.select_related("vaccine")
+                .annotate(draw_held=draw_held(timezone.now()))
                 .prefetch_related("doses", Prefetch("slots", queryset=_slots()))
                 .order_by("date", "vaccine__code", "pk"),
                 to_attr="found_sessions",
@@ -174,4 +184,39 @@ def members_with_appointments(account: Account) -> list[Beneficiary]:
             Prefetch("appointments", queryset=appointments, to_attr="appointment_list")
         )
         .order_by("created_at", "pk")
+    )
+
+
+def waitlist_of(
+    account_id: int, *, active_only: bool = False, limit: int = 50
+) -> list[WaitlistEntry]:
+    """Return an account's waiting-list entries, latest first, with `open_offers`; 3 queries.
+
+    Each entry also gets `region` (the Region its region path names, or None).
+    """
+    offers = WaitlistOffer.objects.filter(status=WaitlistOffer.Status.OPEN).select_related(
+        "session__facility", "session__vaccine", "slot"
+    )
+    found = WaitlistEntry.objects.filter(beneficiary__account_id=account_id)
+    if active_only:
+        found = found.filter(status__in=WaitlistEntry.ACTIVE)
+    entries: list[WaitlistEntry] = list(
+        found.select_related("beneficiary", "vaccine")
+        .prefetch_related(Prefetch("offers", queryset=offers, to_attr="open_offers"))
+        .order_by("-created_at", "-pk")[:limit]
+    )
+    paths = {entry.region_path for entry in entries if entry.region_path}
+    regions = {region.path: region for region in Region.objects.filter(path__in=paths)}
+    for entry in entries:
+        entry.region = regions.get(entry.region_path)  # type: ignore[attr-defined]
+    return entries
+
+
+def draw_entries_of(account_id: int, *, limit: int = 50) -> list[DrawEntry]:
+    """Return the draw entries of an account's members, latest first, in one query."""
+    return list(
+        DrawEntry.objects.filter(beneficiary__account_id=account_id)
+        .select_related("beneficiary", "session__facility", "session__vaccine", "slot", "draw")
+        .select_related("appointment__slot")
+        .order_by("-entered_at", "-pk")[:limit]
     )

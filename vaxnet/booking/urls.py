@@ -1,6 +1,6 @@
 from django.urls import path
 
-from vaxnet.booking import views
+from vaxnet.booking import views, waitlist_views
 
 app_name = "booking"
 
@@ -15,5 +15,24 @@ urlpatterns = [
         "account/appointments/<str:public_id>/move/<str:session_id>/",
         views.reschedule_to,
         name="reschedule_to",
+    ),
+    # The offer's path is in the SMS (booking.waitlist.OFFER_PATH): keep it stable.
+    path("waitlist/", waitlist_views.waitlist, name="waitlist"),
+    path("waitlist/join/", waitlist_views.waitlist_join, name="waitlist_join"),
+    path("waitlist/offers/<str:public_id>/", waitlist_views.offer, name="offer"),
+    path(
+        "waitlist/offers/<str:public_id>/accept/",
+        waitlist_views.offer_accept,
+        name="offer_accept",
+    ),
+    path(
+        "waitlist/offers/<str:public_id>/decline/",
+        waitlist_views.offer_decline,
+        name="offer_decline",
+    ),
+    path(
+        "waitlist/<str:public_id>/leave/",
+        waitlist_views.waitlist_leave_view,
+        name="waitlist_leave",
     ),
 ]

@@ -375,23 +375,30 @@ def waitlist_offer_accept(*, offer: WaitlistOffer, now: datetime | None = None) 
     return appointment
 
 
-def waitlist_offer_lapse(*, offer: WaitlistOffer, now: datetime | None = None) -> bool:
-    """Close an expired offer, give its place back and offer it to the next person waiting.
+def waitlist_offer_lapse(
+    *, offer: WaitlistOffer, now: datetime | None = None, declined: bool = False
+) -> bool:
+    """Close an expired (or declined) offer, give its place back and offer it to the next.
 
     Return whether this call lapsed it (False: not expired, or answered or lapsed already).
     """
     now = now or timezone.now()
     with transaction.atomic():
-        lapsed = WaitlistOffer.objects.filter(
-            pk=offer.pk, status=WaitlistOffer.Status.OPEN, expires_at__lte=now
-        ).update(status=WaitlistOffer.Status.LAPSED)
+        still_open = WaitlistOffer.objects.filter(pk=offer.pk, status=WaitlistOffer.Status.OPEN)
+        if not declined:
+            still_open = still_open.filter(expires_at__lte=now)
+        lapsed = still_open.update(status=WaitlistOffer.Status.LAPSED)
         if not lapsed:
             return False
         WaitlistEntry.objects.filter(pk=offer.entry_id, status=WaitlistEntry.Status.OFFERED).update(
             status=WaitlistEntry.Status.LAPSED
         )
         _release_place(offer.session_id, offer.dose_number, offer.slot_id)
-        audit_record(actor=None, action="waitlist.lapse", obj=offer)
+        audit_record(
+            actor=None,
+            action="waitlist.decline" if declined else "waitlist.lapse",
+            obj=offer,
+        )
         session = Session.objects.select_related("facility").get(pk=offer.session_id)
         availability_changed(session)
         waitlist_place_freed(

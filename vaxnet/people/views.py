@@ -12,7 +12,11 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from vaxnet.booking.citizen_queries import members_with_appointments
+from vaxnet.booking.citizen_queries import (
+    draw_entries_of,
+    members_with_appointments,
+    waitlist_of,
+)
 from vaxnet.core.errors import DomainError, NotFound
 from vaxnet.core.pages import refusal, refused
 from vaxnet.countries.models import Country, IdDocumentType
@@ -167,6 +171,8 @@ def account_home(request: HttpRequest, account: Account) -> HttpResponse:
             "members": members,
             "limit": _member_limit(account),
             "at_limit": len(members) >= _member_limit(account),
+            "waitlist_entries": waitlist_of(account.pk, active_only=True),
+            "draw_entries": draw_entries_of(account.pk, limit=20),
         },
     )
 
