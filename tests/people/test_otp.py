@@ -1,5 +1,6 @@
 """Signing in with a mobile OTP: hashed, short-lived, few tries, single use, rate limited."""
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,9 +12,9 @@ from vaxnet.core.ratelimit import RateLimited
 from vaxnet.countries.models import Country
 from vaxnet.notifications.models import Message
 from vaxnet.people import services
-from vaxnet.people.crypto import otp_code_hash
+from vaxnet.people.crypto import otp_code_digest, otp_code_hash
 from vaxnet.people.models import Account, OtpChallenge
-from vaxnet.people.services import otp_purge, otp_request, otp_verify
+from vaxnet.people.services import otp_purge, otp_request, otp_sign_in, otp_verify
 
 from .conftest import CITIZEN_PHONE, CLIENT, sign_in, sms_code
 
@@ -274,3 +275,87 @@ def test_it_purges_expired_challenges(country: Country) -> None:
     assert count == 1
     assert not OtpChallenge.objects.filter(pk=old.pk).exists()
     assert OtpChallenge.objects.filter(pk=fresh.pk).exists()
+
+
+# CoWIN clients send the SHA-256 of the code (hex) instead of the code.
+
+
+def _sha256(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def _digest_refusal(txn: str, digest: str) -> DomainError:
+    with pytest.raises(DomainError) as info:
+        otp_verify(txn=txn, code_sha256=digest, client=CLIENT)
+    return info.value
+
+
+def test_it_keeps_one_hash_that_the_code_and_its_sha256_both_match(country: Country) -> None:
+    challenge = _request(country)
+    code = sms_code(CITIZEN_PHONE)
+
+    by_code = otp_code_hash(txn=challenge.public_id, code=code)
+    by_digest = otp_code_hash(txn=challenge.public_id, code_sha256=_sha256(code).upper())
+
+    assert challenge.code_hash == by_code == by_digest
+    assert otp_code_digest(code) == _sha256(code)
+    assert _sha256(code) not in str(vars(challenge))
+
+
+def test_it_signs_in_with_the_sha256_of_the_code(country: Country) -> None:
+    challenge = _request(country)
+
+    account = otp_verify(
+        txn=challenge.public_id, code_sha256=f" {_sha256(sms_code(CITIZEN_PHONE))} ", client=CLIENT
+    )
+
+    assert account.phone == CITIZEN_PHONE
+
+
+def test_it_counts_wrong_digests_against_the_same_five_tries(country: Country) -> None:
+    challenge = _request(country)
+    code = sms_code(CITIZEN_PHONE)
+
+    refusals = [
+        _digest_refusal(challenge.public_id, _sha256(_wrong(code))).code,
+        _digest_refusal(challenge.public_id, code).code,  # the code itself is not its digest
+        _refusal(challenge.public_id, _wrong(code)).code,
+        _digest_refusal(challenge.public_id, "not hex at all").code,
+        _digest_refusal(challenge.public_id, "").code,
+        _digest_refusal(challenge.public_id, _sha256(code)).code,
+    ]
+
+    assert refusals == ["otp_invalid"] * 5 + ["otp_locked"]
+    challenge.refresh_from_db()
+    assert challenge.attempts == 5 and challenge.verified_at is None
+
+
+def test_it_refuses_an_expired_code_given_as_a_digest(country: Country) -> None:
+    with time_machine.travel(START, tick=False) as traveller:
+        challenge = _request(country)
+        traveller.shift(timedelta(minutes=3))
+
+        error = _digest_refusal(challenge.public_id, _sha256(sms_code(CITIZEN_PHONE)))
+
+    assert error.code == "otp_expired"
+
+
+def test_it_says_whether_the_sign_in_made_the_account(country: Country) -> None:
+    with time_machine.travel(START, tick=False) as traveller:
+        first = _request(country)
+        made = otp_sign_in(txn=first.public_id, code=sms_code(CITIZEN_PHONE), client=CLIENT)
+        traveller.shift(timedelta(minutes=1))
+        second = _request(country)
+        again = otp_sign_in(
+            txn=second.public_id, code_sha256=_sha256(sms_code(CITIZEN_PHONE)), client=CLIENT
+        )
+
+    assert made.new_account and not again.new_account
+    assert made.account == again.account
+
+
+def test_it_hashes_either_the_code_or_its_digest() -> None:
+    with pytest.raises(ValueError):
+        otp_code_hash(txn="t")
+    with pytest.raises(ValueError):
+        otp_code_hash(txn="t", code="123456", code_sha256=_sha256("123456"))

@@ -1,8 +1,9 @@
-"""The CoWIN public API v2, read side: same paths, parameters, field names and dates.
+"""The CoWIN public API v2: same paths, parameters, field names and dates.
 
 Existing CoWIN clients (vaccine-slot finders, alert bots, apps) work unchanged against
-/api/v2/. Handlers are thin: parse the parameters as CoWIN did, then answer from the
-cached availability reads in `vaxnet.booking.availability`. docs/api.md maps every field.
+/api/v2/. This module holds the public reads: count the rate, parse the parameters as CoWIN
+did, then answer from the cached availability reads in `vaxnet.booking.availability`. The
+sign-in and appointment calls are in `cowin_v2_auth`. docs/api.md maps every field.
 """
 
 import json
@@ -14,10 +15,12 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI
-from ninja.errors import ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from vaxnet.api import cowin_v2_render as render
+from vaxnet.api.cowin_v2_auth import public_rate, refusal_response, refused_rate, router
 from vaxnet.api.cowin_v2_schemas import (
     CalendarByCenterOut,
     CalendarOut,
@@ -27,7 +30,9 @@ from vaxnet.api.cowin_v2_schemas import (
     SessionsOut,
     StatesOut,
 )
+from vaxnet.api.v1_auth import speak
 from vaxnet.booking import availability
+from vaxnet.core.errors import DomainError
 from vaxnet.countries.queries import active_country
 from vaxnet.geo.models import Region
 
@@ -41,8 +46,9 @@ NEARBY_LIMIT = 20
 cowin_v2_api = NinjaAPI(
     title="vaxnet — CoWIN Public API v2 compatible",
     version="2",
-    description="The public, read-only availability API of CoWIN v2, served from vaxnet's data. "
-    "See docs/api.md for the mapping of each field and what differs.",
+    description="CoWIN's public API v2, served from vaxnet's data: the public availability "
+    "reads, the OTP sign-in and the appointment calls. See docs/api.md for the mapping of "
+    "each field and what differs.",
     urls_namespace="cowin_v2",
     # Served offline: "ninja" is an installed app, so the page's scripts come from our
     # own static files, never a CDN. The document itself is at /api/v2/openapi.json.
@@ -129,8 +135,40 @@ def _refuse(request: HttpRequest, exc: CowinError) -> HttpResponse:
 
 @cowin_v2_api.exception_handler(ValidationError)
 def _refuse_missing(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    # Parameters are all text, so the only way to fail ninja's checks is to leave one out.
+    # Query parameters are all text, so the only way to fail ninja's checks is to leave one
+    # out; a body that does not fit its schema is answered the same way.
+    try:
+        refused_rate(request)
+    except DomainError as error:
+        return refusal_response(error)
     return _refuse(request, _missing())
+
+
+@cowin_v2_api.exception_handler(DomainError)
+def _refuse_domain(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return refusal_response(exc)
+
+
+@cowin_v2_api.exception_handler(AuthenticationError)
+def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    speak(request)
+    response = refusal_response(
+        DomainError(
+            "unauthorized", _("Sign in again: the token is missing, expired or ended."), status=401
+        )
+    )
+    response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+@cowin_v2_api.exception_handler(HttpError)
+def _unreadable(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    speak(request)
+    if exc.status_code == 400:  # ninja could not read the body
+        error = DomainError("invalid_input", _("The request body is not valid JSON."))
+    else:  # pragma: no cover - ninja raises no other HttpError for these endpoints
+        error = DomainError(f"http_{exc.status_code}", str(exc), status=exc.status_code)
+    return refusal_response(error)
 
 
 def _encode(data: object) -> bytes:
@@ -219,6 +257,7 @@ def _nothing() -> tuple[str, ...]:
 )
 def states(request: HttpRequest) -> HttpResponse:
     """Every state (first-level region) of the country, by state_id."""
+    public_rate(request)
     language = _language(request)
 
     def build() -> tuple[bytes, None]:
@@ -239,6 +278,7 @@ def states(request: HttpRequest) -> HttpResponse:
 )
 def districts(request: HttpRequest, state_id: str) -> HttpResponse:
     """The districts (second-level regions) of one state, by district_id."""
+    public_rate(request)
     language = _language(request)
     number = _identifier(state_id.strip(), _invalid_state())
 
@@ -277,6 +317,7 @@ def _sessions_answer(
 )
 def find_by_pin(request: HttpRequest, pincode: str, date: str) -> HttpResponse:
     """Every planned session on the date at the centres with this PIN code."""
+    public_rate(request)
     language = _language(request)
     pin, day_text = _required(pincode, date)
     code, day = _pincode(pin), _date(day_text)
@@ -310,6 +351,7 @@ def _district_scope(number: int, where: dict[str, Any]) -> list[str]:
 )
 def find_by_district(request: HttpRequest, district_id: str, date: str) -> HttpResponse:
     """Every planned session on the date at the centres of the district."""
+    public_rate(request)
     language = _language(request)
     district_text, day_text = _required(district_id, date)
     number, day = _identifier(district_text, _invalid_district()), _date(day_text)
@@ -343,6 +385,7 @@ def calendar_by_pin(
     vaccine: str | None = None,
 ) -> HttpResponse:
     """The centres with this PIN code that have sessions in the 7 days from the date."""
+    public_rate(request)
     language = _language(request)
     pin, day_text = _required(pincode, date)
     code, day, product = _pincode(pin), _date(day_text), _vaccine(vaccine)
@@ -378,6 +421,7 @@ def calendar_by_district(
     vaccine: str | None = None,
 ) -> HttpResponse:
     """The centres of the district that have sessions in the 7 days from the date."""
+    public_rate(request)
     language = _language(request)
     district_text, day_text = _required(district_id, date)
     number, day = _identifier(district_text, _invalid_district()), _date(day_text)
@@ -410,6 +454,7 @@ def calendar_by_center(
     vaccine: str | None = None,
 ) -> HttpResponse:
     """One centre and its sessions in the 7 days from the date (a single object)."""
+    public_rate(request)
     language = _language(request)
     center_text, day_text = _required(center_id, date)
     pk = _identifier(center_text, _invalid_center(), maximum=2**63 - 1)
@@ -452,6 +497,7 @@ def calendar_by_center(
 )
 def find_by_lat_long(request: HttpRequest, lat: str, long: str) -> HttpResponse:
     """The nearest active centres within 50 km of the point (at most 20), nearest first."""
+    public_rate(request)
     language = _language(request)
     lat_text, long_text = _required(lat, long)
     latitude, longitude = _coordinate(lat_text, 90), _coordinate(long_text, 180)
@@ -467,3 +513,7 @@ def find_by_lat_long(request: HttpRequest, lat: str, long: str) -> HttpResponse:
     return _json(
         availability.cached(key, scope=_nothing, build=build, seconds=NEARBY_CACHE_SECONDS)
     )
+
+
+# The signed-in calls: OTP sign-in, beneficiaries, booking (vaxnet.api.cowin_v2_auth).
+cowin_v2_api.add_router("", router)

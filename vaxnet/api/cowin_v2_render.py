@@ -1,4 +1,4 @@
-"""vaxnet's availability in CoWIN's v2 JSON: its field names, DD-MM-YYYY dates, 12-hour slots."""
+"""vaxnet's data in CoWIN's v2 JSON: its field names, DD-MM-YYYY dates, 12-hour slots."""
 
 from datetime import date, time
 from decimal import Decimal
@@ -12,12 +12,17 @@ from vaxnet.booking.availability import (
     Place,
     SessionAvailability,
 )
+from vaxnet.booking.models import Appointment
 from vaxnet.core.i18n import localized
 from vaxnet.facilities.models import Facility
 from vaxnet.geo.models import Region
+from vaxnet.people.models import Beneficiary
+from vaxnet.vaccines.eligibility import PastDose
 
 # CoWIN told clients to keep location lists for a day.
 TTL_HOURS = 24
+# CoWIN's values, compared by clients: data, not text for people, so never translated.
+GENDERS = {"male": "Male", "female": "Female", "other": "Others"}
 
 
 def names(texts: dict[str, str], language: str) -> tuple[str, str]:
@@ -93,7 +98,7 @@ def _centre_with_hours(centre: CentreAvailability, language: str) -> dict[str, A
         **_centre(facility, centre.place, language),
         "from": clock(opens),
         "to": clock(closes),
-        "fee_type": "Paid" if facility.kind == Facility.Kind.PRIVATE else "Free",
+        "fee_type": _fee_type(facility),
     }
 
 
@@ -195,3 +200,62 @@ def districts(regions: list[Region], language: str) -> dict[str, Any]:
             {"district_id": region.number, "district_name": name, "district_name_l": name_l}
         )
     return {"districts": listed, "ttl": TTL_HOURS}
+
+
+def _fee_type(facility: Facility) -> str:
+    return "Paid" if facility.kind == Facility.Kind.PRIVATE else "Free"
+
+
+def appointment(booked: Appointment, place: Place, language: str) -> dict[str, Any]:
+    """Return a live appointment as appointment/beneficiaries lists it, with its centre."""
+    session = booked.session
+    facility = session.facility
+    slot = booked.slot
+    opens = facility.opens_at or (slot.starts_at if slot is not None else None)
+    closes = facility.closes_at or (slot.ends_at if slot is not None else None)
+    return {
+        "appointment_id": booked.public_id,
+        **_centre(facility, place, language),
+        "from": clock(opens),
+        "to": clock(closes),
+        "fee_type": _fee_type(facility),
+        "dose": booked.dose_number,
+        "session_id": session.public_id,
+        "date": cowin_date(session.date),
+        # An on-site appointment has no slot.
+        "slot": slot_label(slot.starts_at, slot.ends_at) if slot is not None else "",
+    }
+
+
+def vaccination_status(doses: list[PastDose]) -> str:
+    """Return CoWIN's vaccination status for the doses a person has received."""
+    if not doses:
+        return "Not Vaccinated"
+    return "Partially Vaccinated" if len(doses) == 1 else "Vaccinated"
+
+
+def beneficiary(
+    person: Beneficiary,
+    *,
+    doses: list[PastDose],
+    appointments: list[dict[str, Any]],
+    phone: str,
+) -> dict[str, Any]:
+    """Return a beneficiary as appointment/beneficiaries lists it (ID and number masked)."""
+    given = [cowin_date(dose.given_on) for dose in doses[:2]]
+    return {
+        "beneficiary_reference_id": person.reference,
+        "name": person.name,
+        "birth_year": str(person.birth_year),
+        "gender": GENDERS.get(person.sex, "Others"),
+        "mobile_number": phone[-4:],
+        "photo_id_type": localized(person.id_type.names, settings.LANGUAGE_CODE),
+        "photo_id_number": person.masked_id(),
+        # vaxnet does not ask about comorbidities.
+        "comorbidity_ind": "N",
+        "vaccination_status": vaccination_status(doses),
+        "vaccine": doses[0].vaccine_code if doses else "",
+        "dose1_date": given[0] if given else "",
+        "dose2_date": given[1] if len(given) > 1 else "",
+        "appointments": appointments,
+    }

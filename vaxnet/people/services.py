@@ -4,6 +4,7 @@ import hmac
 import math
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from typing import Any, Literal
@@ -160,8 +161,28 @@ def otp_request(*, country: Country, phone: str, client: str, language: str) -> 
     return challenge
 
 
-def otp_verify(*, txn: str, code: str, client: str) -> Account:
-    """Sign in with the code sent for a challenge; the first sign-in creates the account."""
+@dataclass(frozen=True)
+class SignIn:
+    """The outcome of a sign-in: the account, and whether this sign-in created it."""
+
+    account: Account
+    new_account: bool
+
+
+def otp_verify(
+    *, txn: str, client: str, code: str | None = None, code_sha256: str | None = None
+) -> Account:
+    """Sign in with the code sent for a challenge; the first sign-in creates the account.
+
+    Give the code as typed, or `code_sha256`: its SHA-256 in hex, as CoWIN clients send it.
+    """
+    return otp_sign_in(txn=txn, client=client, code=code, code_sha256=code_sha256).account
+
+
+def otp_sign_in(
+    *, txn: str, client: str, code: str | None = None, code_sha256: str | None = None
+) -> SignIn:
+    """Sign in like otp_verify, and also say whether the account was created just now."""
     client = _client_key(client)
     check_rate(f"otp:verify:client:{client}", OTP_VERIFY_PER_CLIENT_PER_HOUR, _HOUR)
     invalid = DomainError("otp_invalid", _("This code is not correct."), field="code")
@@ -178,11 +199,12 @@ def otp_verify(*, txn: str, code: str, client: str) -> Account:
             "otp_expired", _("This code has expired. Ask for a new one."), field="code"
         )
 
-    code = str(code).strip()
-    matches = hmac.compare_digest(
-        challenge.code_hash, otp_code_hash(txn=challenge.public_id, code=code[:16])
-    )
-    account: Account | None = None
+    if code_sha256 is not None:
+        offered = otp_code_hash(txn=challenge.public_id, code_sha256=str(code_sha256).strip()[:64])
+    else:
+        offered = otp_code_hash(txn=challenge.public_id, code=str(code or "").strip()[:16])
+    matches = hmac.compare_digest(challenge.code_hash, offered)
+    signed_in: SignIn | None = None
     with transaction.atomic():
         # One conditional UPDATE spends an attempt (and, with the right code, uses the
         # challenge up), so that concurrent tries can neither exceed the allowed number nor
@@ -194,7 +216,7 @@ def otp_verify(*, txn: str, code: str, client: str) -> Account:
             pk=challenge.pk, attempts__lt=F("max_attempts"), verified_at__isnull=True
         ).update(**updates)
         if spent and matches:
-            account = _sign_in(challenge, now)
+            signed_in = _sign_in(challenge, now)
         elif spent:
             audit_record(
                 actor=None, actor_label="citizen", action="otp.verify_failed", obj=challenge
@@ -204,7 +226,7 @@ def otp_verify(*, txn: str, code: str, client: str) -> Account:
         if challenge.is_used():
             raise _used()
         raise _locked()
-    if account is None:
+    if signed_in is None:
         left = challenge.max_attempts - challenge.attempts - 1
         raise DomainError(
             "otp_invalid",
@@ -217,7 +239,7 @@ def otp_verify(*, txn: str, code: str, client: str) -> Account:
             else _("This code is not correct, and no tries are left. Ask for a new one."),
             field="code",
         )
-    return account
+    return signed_in
 
 
 def _used() -> DomainError:
@@ -230,9 +252,10 @@ def _locked() -> DomainError:
     return DomainError("otp_locked", _("Too many wrong codes. Ask for a new one."), field="code")
 
 
-def _sign_in(challenge: OtpChallenge, now: datetime) -> Account:
+def _sign_in(challenge: OtpChallenge, now: datetime) -> SignIn:
     """Return the number's account, created on its first sign-in, marked as signed in now."""
     account = Account.objects.filter(country=challenge.country, phone=challenge.phone).first()
+    created = False
     if account is None:
         try:
             with transaction.atomic():
@@ -242,6 +265,7 @@ def _sign_in(challenge: OtpChallenge, now: datetime) -> Account:
                 audit_record(
                     actor=None, actor_label=_citizen(account), action="account.create", obj=account
                 )
+            created = True
         except IntegrityError:
             # Another challenge for the same number signed in at the same moment.
             account = Account.objects.get(country=challenge.country, phone=challenge.phone)
@@ -258,7 +282,7 @@ def _sign_in(challenge: OtpChallenge, now: datetime) -> Account:
         obj=account,
         data={"txn": challenge.public_id},
     )
-    return account
+    return SignIn(account=account, new_account=created)
 
 
 def otp_purge(*, before: datetime) -> int:
