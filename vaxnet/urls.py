@@ -15,6 +15,7 @@ urlpatterns = [
     path("centres/", include("vaxnet.facilities.urls")),
     path("account/", include("vaxnet.people.urls")),
     path("", include("vaxnet.booking.urls")),
+    path("staff/", include("vaxnet.booking.staff_urls")),
     path("healthz", core_views.healthz, name="healthz"),
     path("api/", include("vaxnet.api.urls")),
     path("admin/", admin.site.urls),
