@@ -359,3 +359,38 @@ def test_it_makes_cached_availability_stale_and_waits_for_release_to_offer(
 
     assert changed == [later.pk]
     assert callbacks == []  # not open for booking yet: the waiting list waits for the release
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"min_age_years": 45}, {"vaccine": "COVAXIN"}, {"on": TOMORROW + timedelta(days=1)}],
+)
+def test_it_refuses_a_booking_checked_against_the_plan_before_a_change(
+    open_session: Session, asha: Beneficiary, overrides: dict[str, Any]
+) -> None:
+    # The booking read the session (and checked eligibility) before the manager's change.
+    seen = Session.objects.select_related("vaccine").get(pk=open_session.pk)
+    if "vaccine" in overrides:
+        overrides = {"vaccine": Vaccine.objects.get(code=overrides["vaccine"])}
+    with time_machine.travel(NOW, tick=False):
+        _update(open_session, **overrides)
+
+    with pytest.raises(DomainError) as info:
+        appointment_book(beneficiaries=[asha], session=seen, slot=seen.slots.first(), now=NOW)  # type: ignore[arg-type]
+
+    assert info.value.code == "session_changed"
+    assert not Appointment.objects.filter(session=open_session).exists()
+    assert sum(d.booked_online for d in SessionDose.objects.filter(session=open_session)) == 0
+
+
+def test_it_refuses_a_booking_checked_before_the_session_was_cancelled(
+    open_session: Session, asha: Beneficiary
+) -> None:
+    seen = Session.objects.select_related("vaccine").get(pk=open_session.pk)
+    session_cancel(by=None, session=open_session, reason="Vaccine not delivered")
+
+    with pytest.raises(DomainError) as info:
+        appointment_book(beneficiaries=[asha], session=seen, slot=seen.slots.first(), now=NOW)  # type: ignore[arg-type]
+
+    assert info.value.code == "session_closed"
+    assert not Appointment.objects.filter(session=open_session, status="booked").exists()

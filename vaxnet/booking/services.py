@@ -10,7 +10,7 @@ from itertools import pairwise
 from typing import Literal
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, ProtectedError
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -580,6 +580,33 @@ def _dose_for(beneficiary: Beneficiary, session: Session) -> int:
     return result.dose_number
 
 
+def _hold_plan(session: Session) -> None:
+    """Hold the session's plan as the booking checked it until the commit, or refuse.
+
+    A manager may change the date, vaccine or ages of a session nobody has booked, or cancel
+    it, while a booking checks eligibility. The booking re-reads the plan in its transaction
+    first; on PostgreSQL with a share lock that such a change waits for (bookings do not
+    wait for each other), on SQLite its write transaction already excludes the change.
+    """
+    table = Session._meta.db_table
+    lock = " FOR SHARE" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT status, vaccine_id, date, min_age_years, max_age_years "  # noqa: S608
+            f"FROM {table} WHERE id = %s{lock}",
+            [session.pk],
+        )
+        row = cursor.fetchone()
+    if row is None or row[0] != Session.Status.PLANNED:
+        raise DomainError("session_closed", _("This session is no longer taking bookings."))
+    on = row[2] if isinstance(row[2], date) else date.fromisoformat(row[2])
+    checked = (session.vaccine_id, session.date, session.min_age_years, session.max_age_years)
+    if (row[1], on, row[3], row[4]) != checked:
+        raise DomainError(
+            "session_changed", _("This session has just been changed; look at it again.")
+        )
+
+
 def _take_online_place(session: Session, slot: Slot, dose_number: int) -> None:
     """Take one online place of the dose and of the slot, or refuse; never more than capacity."""
     taken = SessionDose.objects.filter(
@@ -630,6 +657,7 @@ def appointment_book(
     doses = [(beneficiary, _dose_for(beneficiary, session)) for beneficiary in beneficiaries]
     booked = []
     with transaction.atomic():
+        _hold_plan(session)
         for beneficiary, dose_number in doses:
             _take_online_place(session, slot, dose_number)
             try:
