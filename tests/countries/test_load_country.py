@@ -140,6 +140,18 @@ def test_it_lets_regions_swap_numbers(packs: Path) -> None:
         ),
         (
             "country.toml",
+            "fair_window_minutes = 10",
+            "fair_window_minutes = 10\nreminder_hour = 22",
+            "reminder_hour must be a whole number from 0 to 20",
+        ),
+        (
+            "country.toml",
+            "fair_window_minutes = 10",
+            "fair_window_minutes = 10\nwaitlist_offer_minutes = 0",
+            "waitlist_offer_minutes must be a whole number from 1 to 1440",
+        ),
+        (
+            "country.toml",
             'timezone = "Asia/Kolkata"',
             'timezone = "Mars/Olympus"',
             "country.toml:3: timezone 'Mars/Olympus'",

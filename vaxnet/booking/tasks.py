@@ -14,3 +14,9 @@ def run_draws() -> None:
 def run_waitlist() -> None:
     """Lapse expired waiting-list offers and offer free places (see `vaxnet run_waitlist`)."""
     call_command("run_waitlist")
+
+
+@shared_task
+def send_reminders() -> None:
+    """Queue the day-before reminders not queued yet (see `vaxnet send_reminders`)."""
+    call_command("send_reminders")

@@ -298,6 +298,13 @@ def _read_country(r: _Reader, code: str) -> dict[str, Any]:
             err(key, f"[booking] {key} must be a whole number of at least {low}")
     if isinstance(booking, dict) and booking.get("same_day_cutoff_hour", 0) > 24:
         err("same_day_cutoff_hour", "[booking] same_day_cutoff_hour must be 0 to 24")
+    # Optional: (key, lowest, highest).
+    for key, low, high in (("waitlist_offer_minutes", 1, 1440), ("reminder_hour", 0, 20)):
+        value = booking.get(key) if isinstance(booking, dict) else None
+        if value is None:
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            err(key, f"[booking] {key} must be a whole number from {low} to {high}")
     certificate = data.get("certificate", {})
     if not isinstance(certificate, dict) or _names(certificate.get("issuer"), languages) is None:
         err("[certificate]", f"[certificate] issuer needs a name in {languages[0]!r}")
