@@ -1,14 +1,18 @@
 """`vaxnet demo` builds the same realistic demo for the same seed, and refuses outside dev mode."""
 
+from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
+from vaxnet.booking.availability import distance_km
 from vaxnet.booking.models import Session
+from vaxnet.core.management.commands.demo import SPREAD_KM
 from vaxnet.core.models import User
 from vaxnet.facilities.models import Facility, Role, StaffMembership
+from vaxnet.geo.models import Region
 
 pytestmark = pytest.mark.django_db
 
@@ -20,11 +24,11 @@ def _demo(*args: str) -> str:
     return out.getvalue()
 
 
-def _snapshot() -> list[tuple[str, str, str, str]]:
+def _snapshot() -> list[tuple[str, str, str, str, Decimal | None, Decimal | None]]:
     return list(
         Facility.objects.filter(code__startswith="DEMO-")
         .order_by("code")
-        .values_list("code", "public_id", "kind", "region__code")
+        .values_list("code", "public_id", "kind", "region__code", "latitude", "longitude")
     )
 
 
@@ -49,6 +53,37 @@ def test_it_builds_centres_in_every_district_with_sessions_and_logins() -> None:
     assert roles == set(Role.values)
     assert User.objects.get(username="demo-admin").is_superuser
     assert "demo-vaccinator" in out and "vaxnet-demo" in out
+
+
+def test_it_places_every_centre_a_few_km_from_its_district_headquarters() -> None:
+    _demo("--facilities", "40")
+
+    centres = Facility.objects.filter(code__startswith="DEMO-").select_related("region__parent")
+    assert centres.count() == 40
+    for centre in centres:
+        # Forest District has no coordinates in the pack: its centres go near South State's.
+        region = centre.region if centre.region.latitude is not None else centre.region.parent
+        assert region is not None and region.latitude is not None and region.longitude is not None
+        assert centre.latitude is not None and centre.longitude is not None
+        km = distance_km(
+            float(centre.latitude),
+            float(centre.longitude),
+            float(region.latitude),
+            float(region.longitude),
+        )
+        assert km <= SPREAD_KM + 0.01, (centre.code, km)
+    # Spread out, not stacked on the headquarters.
+    assert len({(c.latitude, c.longitude) for c in centres}) == 40
+
+
+def test_it_leaves_centres_without_a_location_where_no_region_has_one() -> None:
+    Region.objects.filter(country__code="TEST").update(latitude=None, longitude=None)
+
+    _demo()
+
+    demo = Facility.objects.filter(code__startswith="DEMO-")
+    assert demo.count() == 12
+    assert not demo.filter(latitude__isnull=False).exists()
 
 
 def test_it_gives_the_same_demo_for_the_same_seed() -> None:

@@ -1,6 +1,7 @@
 """Loading country packs: idempotent, atomic, and precise about what is wrong."""
 
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -118,6 +119,48 @@ def test_it_lets_regions_swap_numbers(packs: Path) -> None:
             "regions.csv:7: level 'state'",
         ),
         ("regions.csv", "name_hi", "name_xx", "regions.csv:1: unknown columns: name_xx"),
+        (
+            "regions.csv",
+            "102,River District,नदी ज़िला,ஆறு மாவட்டம்,28.700000,77.100000",
+            "102,River District,नदी ज़िला,ஆறு மாவட்டம்,28.700000,",
+            "regions.csv:5: lat and lng must both be given, or both left empty",
+        ),
+        (
+            "regions.csv",
+            "ஆறு மாவட்டம்,28.700000,",
+            "ஆறு மாவட்டம்,98.700000,",
+            "regions.csv:5: lat '98.700000' is out of range: -90 to 90",
+        ),
+        (
+            "regions.csv",
+            "28.700000,77.100000",
+            "28.700000,-180.5",
+            "regions.csv:5: lng '-180.5' is out of range: -180 to 180",
+        ),
+        (
+            "regions.csv",
+            "28.700000,77.100000",
+            "28.7000001,77.100000",
+            "regions.csv:5: lat '28.7000001' has more than 6 decimals",
+        ),
+        (
+            "regions.csv",
+            "28.700000,77.100000",
+            "28.7N,77.100000",
+            "regions.csv:5: lat '28.7N' is not decimal degrees",
+        ),
+        (
+            "regions.csv",
+            "28.700000,77.100000",
+            "28.7,7.7e1",
+            "regions.csv:5: lng '7.7e1' is not decimal degrees",
+        ),
+        (
+            "regions.csv",
+            "28.700000,77.100000",
+            "NaN,77.1",
+            "regions.csv:5: lat 'NaN' is not decimal degrees",
+        ),
         ("postal_codes.csv", "120001,", "12001,", "postal_codes.csv:4: '12001' does not match"),
         ("postal_codes.csv", "600002,ZZ-S-SEA", "600002,ZZ-S-NOPE", "postal_codes.csv:6: region"),
         (
@@ -174,6 +217,63 @@ def test_it_names_the_file_the_line_and_the_reason(
     errors = _errors(packs)
 
     assert any(expected in error for error in errors), errors
+
+
+def test_it_loads_the_coordinates_of_regions(packs: Path) -> None:
+    country_load(pack=read_pack("ZZ", packs / "ZZ"))
+
+    river = Region.objects.get(code="ZZ-N-RIV")
+    assert (river.latitude, river.longitude) == (Decimal("28.7"), Decimal("77.1"))
+    assert river.location() == (Decimal("28.7"), Decimal("77.1"))
+    assert Region.objects.get(code="ZZ-S-FOR").location() is None  # left empty in the pack
+    assert Region.objects.get(code="ZZ").location() is None  # the country: not in regions.csv
+
+
+def test_it_updates_the_coordinates_in_place(packs: Path) -> None:
+    country_load(pack=read_pack("ZZ", packs / "ZZ"))
+    river = Region.objects.get(code="ZZ-N-RIV")
+    _edit(packs, "regions.csv", "28.700000,77.100000", "28.75,77.05")
+    _edit(packs, "regions.csv", "தெற்கு மாநிலம்,13.080000,80.270000", "தெற்கு மாநிலம்,,")
+    _edit(packs, "regions.csv", "காடு மாவட்டம்,,", "காடு மாவட்டம்,-0.5,-179.999999")
+
+    result = country_load(pack=read_pack("ZZ", packs / "ZZ"))
+
+    assert result.changed
+    moved = Region.objects.get(code="ZZ-N-RIV")
+    assert moved.pk == river.pk
+    assert moved.location() == (Decimal("28.75"), Decimal("77.05"))
+    assert Region.objects.get(code="ZZ-S").location() is None
+    assert Region.objects.get(code="ZZ-S-FOR").location() == (
+        Decimal("-0.5"),
+        Decimal("-179.999999"),
+    )
+
+
+def test_it_accepts_regions_without_coordinate_columns(packs: Path) -> None:
+    path = packs / "ZZ" / "regions.csv"
+    path.write_text(
+        "\n".join(line.rsplit(",", 2)[0] for line in path.read_text().splitlines()) + "\n"
+    )
+
+    country_load(pack=read_pack("ZZ", packs / "ZZ"))
+
+    assert Region.objects.get(code="ZZ-N-HIL").names["en"] == "Hill District"
+    assert not Region.objects.filter(country__code="ZZ", latitude__isnull=False).exists()
+
+
+def test_it_refuses_a_lat_column_without_a_lng_column(packs: Path) -> None:
+    path = packs / "ZZ" / "regions.csv"
+    path.write_text(
+        "\n".join(line.rsplit(",", 1)[0] for line in path.read_text().splitlines()) + "\n"
+    )
+    _edit(packs, "regions.csv", "ZZ-N-RIV,ZZ-N,", "ZZ-N-RIV,ZZ-X,")
+
+    errors = _errors(packs)
+
+    # The lone column is named once, and the rest of the file is still checked.
+    assert errors[0] == "regions.csv:1: the columns lat and lng go together: give both or neither"
+    assert any(e.startswith("regions.csv:5: parent 'ZZ-X'") for e in errors), errors
+    assert len([e for e in errors if "lng" in e]) == 1
 
 
 def test_it_reports_every_problem_at_once(packs: Path) -> None:
@@ -241,3 +341,13 @@ def test_it_accepts_the_shipped_packs(code: str) -> None:
     pack = read_pack(code)
 
     assert pack.regions and pack.vaccines and pack.id_types
+
+
+@pytest.mark.parametrize(("code", "without"), [("IN", set()), ("KE", {"Kisumu West", "Seme"})])
+def test_it_gives_the_shipped_regions_coordinates(code: str, without: set[str]) -> None:
+    regions = read_pack(code).regions
+
+    missing = {r["names"]["en"] for r in regions if r["latitude"] is None}
+    assert missing == without
+    # Every first-level region (state, county) has its headquarters.
+    assert all(r["latitude"] is not None for r in regions if r["depth"] == 1)

@@ -30,6 +30,9 @@ VACCINE_KINDS = ("campaign", "routine")
 DOSE_KINDS = ("primary", "booster", "precaution")
 FACILITY_KINDS = ("public", "private")
 AGE_BAND = re.compile(r"(\d{1,3})-(\d{1,3})|(\d{1,3})\+")
+# Decimal degrees, plain notation (no exponent, no NaN); the decimals are checked apart.
+COORDINATE = re.compile(r"-?\d{1,3}(\.\d+)?")
+COORDINATE_DECIMALS = 6  # about 0.1 m: as precise as the database keeps them
 
 
 @dataclass(frozen=True)
@@ -465,13 +468,22 @@ def _read_regions(
     name = "regions.csv"
     names_required, names_optional = _name_columns(languages)
     rows = r.csv_rows(
-        name, True, {"code", "parent", "level", "number"} | names_required, names_optional
+        name,
+        True,
+        {"code", "parent", "level", "number"} | names_required,
+        names_optional | {"lat", "lng"},
     )
+    if rows and ("lat" in rows[0][1]) != ("lng" in rows[0][1]):
+        r.error(name, 1, "the columns lat and lng go together: give both or neither")
+        for _line, row in rows:  # read the rest, so that every other problem is reported too
+            row.pop("lat", None)
+            row.pop("lng", None)
     levels = [lvl["key"] for lvl in country.get("config", {}).get("levels", [])]
     out: list[dict[str, Any]] = []
     by_code: dict[str, dict[str, Any]] = {}
     numbers: set[int] = set()
     for line, row in rows:
+        latitude, longitude = _region_location(r, name, line, row)
         code, parent_code, level = row["code"], row["parent"], row["level"]
         if not CODE_PATTERN.fullmatch(code) or code in by_code:
             r.error(name, line, f"code {code!r} must be unique: upper case, digits, - and _")
@@ -507,10 +519,37 @@ def _read_regions(
             "depth": depth,
             "number": number,
             "names": names,
+            "latitude": latitude,
+            "longitude": longitude,
         }
         by_code[code] = record
         out.append(record)
     return out
+
+
+def _region_location(
+    r: _Reader, name: str, line: int, row: dict[str, str]
+) -> tuple[Decimal | None, Decimal | None]:
+    """Return a region's (lat, lng), both None when it has none; report what is wrong."""
+    lat, lng = row.get("lat", ""), row.get("lng", "")
+    if not lat and not lng:
+        return None, None
+    if not lat or not lng:
+        r.error(name, line, "lat and lng must both be given, or both left empty")
+        return None, None
+    values: list[Decimal] = []
+    for key, value, limit in (("lat", lat, 90), ("lng", lng, 180)):
+        if not COORDINATE.fullmatch(value):
+            r.error(name, line, f"{key} {value!r} is not decimal degrees like 13.0827")
+        elif len(value.partition(".")[2]) > COORDINATE_DECIMALS:
+            r.error(name, line, f"{key} {value!r} has more than {COORDINATE_DECIMALS} decimals")
+        elif abs(Decimal(value)) > limit:
+            r.error(name, line, f"{key} {value!r} is out of range: -{limit} to {limit}")
+        else:
+            values.append(Decimal(value))
+    if len(values) != 2:
+        return None, None
+    return values[0], values[1]
 
 
 def _read_postal_codes(

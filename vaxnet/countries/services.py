@@ -129,6 +129,8 @@ def _load_regions(country: Country, pack: Pack) -> int:
                 "number": row["number"],
                 "path": f"{parent.path}{row['code']}/",
                 "names": row["names"],
+                "latitude": row["latitude"],
+                "longitude": row["longitude"],
             },
         )
         by_code[row["code"]] = region

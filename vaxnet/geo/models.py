@@ -1,6 +1,9 @@
 """The administrative hierarchy, postal codes and population, as loaded from a country pack."""
 
+from decimal import Decimal
+
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from vaxnet.core.i18n import NamedMixin
@@ -28,18 +31,44 @@ class Region(NamedMixin, models.Model):
     # "/IN/IN-TN/IN-TN-CHN/": the codes from the root, so a subtree is one prefix match.
     path = models.CharField(_("path"), max_length=400, db_index=True)
     names = models.JSONField(_("names"), default=dict)
+    # The headquarters town or an approximate centre, from the pack: for ordering by distance.
+    latitude = models.DecimalField(
+        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("region")
         verbose_name_plural = _("regions")
         ordering = ["depth", "code"]
         constraints = [
-            models.UniqueConstraint(fields=["country", "number"], name="region_unique_number")
+            models.UniqueConstraint(fields=["country", "number"], name="region_unique_number"),
+            # Both or neither; spelt out, because a CHECK whose value is NULL passes.
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True, longitude__isnull=True)
+                | Q(
+                    latitude__isnull=False,
+                    longitude__isnull=False,
+                    latitude__gte=-90,
+                    latitude__lte=90,
+                    longitude__gte=-180,
+                    longitude__lte=180,
+                ),
+                name="region_location_valid",
+            ),
         ]
         indexes = [models.Index(fields=["country", "level"], name="region_level")]
 
     def __str__(self) -> str:
         return self.name
+
+    def location(self) -> tuple[Decimal, Decimal] | None:
+        """Return (latitude, longitude) of the headquarters, or None when the pack gives none."""
+        if self.latitude is None or self.longitude is None:
+            return None
+        return self.latitude, self.longitude
 
     def contains(self, other: "Region") -> bool:
         """Return whether the other region is this one or lies below it."""

@@ -1,5 +1,6 @@
 """vaxnet demo: a realistic, deterministic demo on a loaded country pack."""
 
+import math
 import random
 from datetime import datetime, time, timedelta
 from decimal import Decimal
@@ -105,6 +106,9 @@ SLOT_PATTERNS = [
     [(time(9), time(13))],
     [(time(10), time(12)), (time(12), time(14))],
 ]
+# Demo centres lie within this distance of their district's headquarters (uniform over the disc).
+SPREAD_KM = 6.0
+KM_PER_DEGREE = 111.32  # of latitude, and of longitude at the equator
 STAFF = [
     ("verifier", Role.VERIFIER, "facility"),
     ("vaccinator", Role.VACCINATOR, "facility"),
@@ -208,6 +212,7 @@ class DemoBuilder:
             .select_related("parent")
             .order_by("code")
         )
+        self.locations = self._locations(country)
         self.places: dict[int, list[PostalCode]] = {}
         postal_codes = PostalCode.objects.filter(country=country).select_related("region")
         for postal in postal_codes.order_by("code"):
@@ -221,6 +226,35 @@ class DemoBuilder:
         )
         if not self.vaccines or not self.districts:
             raise CommandError("The pack has no vaccines or no regions to build a demo on.")
+
+    @staticmethod
+    def _locations(country: Country) -> dict[int, tuple[Decimal, Decimal]]:
+        """Map each region to its own coordinates, else its nearest ancestor's; skip the rest."""
+        found: dict[int, tuple[Decimal, Decimal]] = {}
+        # Parents first, so that a child without coordinates can take its parent's.
+        for region in Region.objects.filter(country=country).order_by("depth"):
+            location = region.location()
+            if location is None and region.parent_id in found:
+                location = found[region.parent_id]
+            if location is not None:
+                found[region.pk] = location
+        return found
+
+    def near(self, region: Region) -> tuple[Decimal | None, Decimal | None]:
+        """Return a point a few km from the region's headquarters, or (None, None) without one."""
+        centre = self.locations.get(region.pk)
+        # Draw the offset even without a centre, so every centre takes the same draws.
+        distance = SPREAD_KM * math.sqrt(self.rng.random())
+        bearing = 2 * math.pi * self.rng.random()
+        if centre is None:
+            return None, None
+        lat, lng = float(centre[0]), float(centre[1])
+        lat2 = lat + distance * math.cos(bearing) / KM_PER_DEGREE
+        cos_lat = max(math.cos(math.radians(lat)), 0.01)
+        lng2 = lng + distance * math.sin(bearing) / (KM_PER_DEGREE * cos_lat)
+        lat2 = min(max(lat2, -90.0), 90.0)
+        lng2 = (lng2 + 180.0) % 360.0 - 180.0
+        return Decimal(f"{lat2:.6f}"), Decimal(f"{lng2:.6f}")
 
     def public_id(self, length: int) -> str:
         return "".join(self.rng.choice(ALPHABET) for _ in range(length))
@@ -248,6 +282,7 @@ class DemoBuilder:
                 lang: f"{type_names.get(lang, type_names['en'])}, {place}"
                 for lang in self.country.languages
             }
+            latitude, longitude = self.near(district)
             opens, closes = (time(9), time(17)) if kind == "public" else (time(8), time(20))
             facility = facility_create(
                 by=None,
@@ -257,6 +292,8 @@ class DemoBuilder:
                 region=district,
                 postal_code=postal.code if postal else "",
                 address=f"{self.rng.randint(1, 250)} {self.rng.choice(STREETS)}",
+                latitude=latitude,
+                longitude=longitude,
                 opens_at=opens,
                 closes_at=closes,
                 public_id=self.public_id(10),
