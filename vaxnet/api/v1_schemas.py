@@ -103,6 +103,28 @@ class BeneficiariesOut(Schema):
 # Sessions
 
 
+class SessionsQuery(Schema):
+    district: str = ""
+    postal_code: str = ""
+    date: str = ""
+    days: str = ""
+    vaccine: str = ""
+    fee: str = ""
+    age: Annotated[str, Field(max_length=40, description="whole years"), NoNul] = ""
+    dose: Annotated[str, Field(max_length=40, description="a dose number"), NoNul] = ""
+    lat: Annotated[str, Field(max_length=40, description="decimal degrees"), NoNul] = ""
+    long: Annotated[str, Field(max_length=40, description="decimal degrees"), NoNul] = ""
+    lng: Annotated[str, Field(max_length=40, description="the same as long"), NoNul] = ""
+    radius: Annotated[
+        str, Field(max_length=40, description="km around lat/long, 1 to 50; 10 by default"), NoNul
+    ] = ""
+    beneficiary: Annotated[
+        str,
+        Field(max_length=40, description="with a bearer token: one of the account's members"),
+        NoNul,
+    ] = ""
+
+
 class DoseOut(Schema):
     number: int
     available: int
@@ -125,6 +147,9 @@ class SessionOut(Schema):
     available: int
     doses: list[DoseOut]
     slots: list[SlotOut]
+    beneficiary_dose: int | None = Field(
+        None, description="with `beneficiary`: the dose that member would receive"
+    )
 
 
 class CentreOut(Schema):
@@ -134,6 +159,7 @@ class CentreOut(Schema):
     postal_code: str
     district: str
     state: str
+    distance_km: float | None = Field(description="from lat/long; null for other searches")
     sessions: list[SessionOut]
 
 

@@ -3,16 +3,18 @@
 Each read is a fixed number of queries, however many centres, sessions or members it finds.
 """
 
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.core.paginator import Page, Paginator
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import F, Max, Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
-from vaxnet.booking.availability import draw_held
+from vaxnet.booking.availability import Near, admits, draw_held, within
 from vaxnet.booking.models import (
     Appointment,
     DrawEntry,
@@ -21,16 +23,41 @@ from vaxnet.booking.models import (
     WaitlistEntry,
     WaitlistOffer,
 )
+from vaxnet.booking.queries import dose_history
+from vaxnet.booking.services import DoseVerdict, dose_verdict
 from vaxnet.countries.models import Country
 from vaxnet.facilities.models import Facility
 from vaxnet.facilities.queries import narrow_by_postal_code
 from vaxnet.geo.models import Region
 from vaxnet.people.models import Account, Beneficiary
+from vaxnet.vaccines.eligibility import PastDose, VaccineRule
 from vaxnet.vaccines.models import Vaccine
 
 FINDER_DAYS = 7
 PAGE_SIZE = 10
 FEES = ("free", "paid")
+MAX_AGE = 120
+MAX_DOSE = 9
+RADIUS_KM = 10
+MAX_RADIUS_KM = 50
+_NUMBER = re.compile(r"[-+]?[0-9]{1,3}(\.[0-9]{1,12})?")
+
+
+@dataclass(frozen=True)
+class MemberVerdict:
+    """What one member of an account can book in one session: a dose, or why not."""
+
+    member: Beneficiary
+    verdict: DoseVerdict
+
+
+@dataclass(frozen=True)
+class Point:
+    """Where a location search looks: a point and a radius."""
+
+    latitude: float
+    longitude: float
+    radius_km: float
 
 
 @dataclass
@@ -44,6 +71,15 @@ class FinderResult:
     vaccine: Vaccine | None = None
     fee: str = ""
     note: str = ""
+    age: int | None = None
+    dose: int | None = None
+    point: Point | None = None
+    # The location fields as typed, shown again as they were.
+    lat_text: str = ""
+    long_text: str = ""
+    radius_text: str = ""
+    members: list[Beneficiary] = field(default_factory=list)
+    member: Beneficiary | None = None
     errors: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -77,6 +113,67 @@ def _parse_day(raw: str, today: date, result: FinderResult) -> date:
     return day
 
 
+def _parse_whole(raw: str, low: int, high: int) -> int | None:
+    """Return a whole number from low to high, else None."""
+    return int(raw) if raw.isdigit() and len(raw) <= 3 and low <= int(raw) <= high else None
+
+
+def _parse_number(raw: str, limit: float) -> float | None:
+    """Return a plain decimal number within ±limit (a comma for the point too), else None."""
+    text = raw.replace(",", ".")
+    if not _NUMBER.fullmatch(text):
+        return None
+    value = float(text)
+    return value if -limit <= value <= limit else None
+
+
+def _parse_filters(result: FinderResult, age: str, dose: str) -> None:
+    if age:
+        result.age = _parse_whole(age, 0, MAX_AGE)
+        if result.age is None:
+            result.errors["age"] = _("Enter an age in whole years, from 0 to {most}.").format(
+                most=MAX_AGE
+            )
+    if dose:
+        result.dose = _parse_whole(dose, 1, MAX_DOSE)
+        if result.dose is None:
+            result.errors["dose"] = _("Choose a dose from the list.")
+
+
+def _parse_point(result: FinderResult, lat: str, long: str, radius: str) -> None:
+    """Read a location search: both coordinates, and a radius in km (10 unless given)."""
+    result.lat_text, result.long_text, result.radius_text = lat, long, radius
+    if not (lat or long):
+        if radius and _parse_number(radius, MAX_RADIUS_KM) is None:
+            result.errors["radius"] = _("Enter a distance from 1 to {most} km.").format(
+                most=MAX_RADIUS_KM
+            )
+        return
+    latitude = _parse_number(lat, 90) if lat else None
+    longitude = _parse_number(long, 180) if long else None
+    distance = _parse_number(radius, MAX_RADIUS_KM) if radius else float(RADIUS_KM)
+    if latitude is None:
+        result.errors["lat"] = _("Enter a latitude from -90 to 90, such as 28.6139.")
+    if longitude is None:
+        result.errors["long"] = _("Enter a longitude from -180 to 180, such as 77.209.")
+    if distance is None or distance < 1:
+        result.errors["radius"] = _("Enter a distance from 1 to {most} km.").format(
+            most=MAX_RADIUS_KM
+        )
+    elif latitude is not None and longitude is not None:
+        result.point = Point(latitude=latitude, longitude=longitude, radius_km=distance)
+
+
+def _choose_member(result: FinderResult, account: Account | None, reference: str) -> None:
+    if account is None:
+        return
+    result.members = list(Beneficiary.objects.filter(account=account).order_by("created_at", "pk"))
+    if reference:
+        result.member = next((m for m in result.members if m.reference == reference), None)
+        if result.member is None:
+            result.errors["for"] = _("Choose someone from the list.")
+
+
 def find_sessions(
     *,
     country: Country,
@@ -86,15 +183,29 @@ def find_sessions(
     day: str = "",
     vaccine_code: str = "",
     fee: str = "",
+    age: str = "",
+    dose: str = "",
+    lat: str = "",
+    long: str = "",
+    radius: str = "",
+    account: Account | None = None,
+    for_member: str = "",
     page: int = 1,
 ) -> FinderResult:
-    """Find centres with planned sessions from a day on, for a week, in a region or postal code.
+    """Find centres with planned sessions for a week in a region, postal code or radius.
 
+    Near a point, the nearest centres come first; for a signed-in account, each session
+    says what each member can book there, and `for_member` keeps what one member can.
     Refuses malformed input with a reason per field; with no place given, finds nothing.
+    A fixed number of queries, however many centres, sessions or members.
     """
     result = FinderResult(day=today, postal_code=postal_code.strip(), fee=fee)
     result.day = _parse_day(day.strip(), today, result)
+    _parse_filters(result, age.strip(), dose.strip())
+    _parse_point(result, lat.strip(), long.strip(), radius.strip())
+    _choose_member(result, account, for_member.strip())
     sessions = _sessions(country).filter(date__gte=result.day, date__lte=result.until)
+    sessions = admits(sessions, age=result.age, dose=result.dose)
     if vaccine_code:
         result.vaccine = Vaccine.objects.filter(
             country=country, code=vaccine_code, active=True
@@ -120,24 +231,127 @@ def find_sessions(
             facilities = facilities.filter(region_path__startswith=result.region.path)
     if result.postal_code:
         facilities = _by_postal_code(country, facilities, result)
-    if result.errors or not (result.region or result.postal_code):
+    if result.errors or not (result.region or result.postal_code or result.point):
         return result
-    facilities = (
-        facilities.select_related("region", "region__parent")
-        .prefetch_related(
-            Prefetch(
-                "sessions",
-                queryset=sessions.select_related("vaccine")
-                .annotate(draw_held=draw_held(timezone.now()))
-                .prefetch_related("doses", Prefetch("slots", queryset=_slots()))
-                .order_by("date", "vaccine__code", "pk"),
-                to_attr="found_sessions",
-            )
+    rules = vaccine_rules(country) if result.members else {}
+    histories = histories_of(result.members)
+    bookable: set[int] | None = None
+    if result.member is not None:
+        # Only what the chosen member can book: judged here, on every session found, by
+        # the booking's own rule; two queries (the sessions and their doses).
+        candidates = sessions.filter(facility__in=facilities).prefetch_related("doses")
+        verdicts = bookable_for([result.member], candidates, histories=histories, rules=rules)
+        bookable = {pk for pk, found in verdicts.items() if found[0].verdict.bookable}
+        facilities = facilities.filter(
+            pk__in={s.facility_id for s in candidates if s.pk in bookable}
         )
-        .order_by("region_path", "code")
+    found_sessions = Prefetch(
+        "sessions",
+        queryset=sessions.select_related("vaccine")
+        .annotate(draw_held=draw_held(timezone.now()))
+        .prefetch_related("doses", Prefetch("slots", queryset=_slots()))
+        .order_by("date", "vaccine__code", "pk"),
+        to_attr="found_sessions",
     )
-    result.page = Paginator(facilities, PAGE_SIZE).get_page(page)
+    facilities = facilities.select_related("region", "region__parent").prefetch_related(
+        found_sessions
+    )
+    if result.point is None:
+        result.page = Paginator(facilities.order_by("region_path", "code"), PAGE_SIZE).get_page(
+            page
+        )
+    else:
+        result.page = _nearest_page(facilities, result.point, page)
+    for facility in result.page.object_list:
+        if bookable is not None:
+            facility.found_sessions = [s for s in facility.found_sessions if s.pk in bookable]
+        if result.members:
+            verdicts = bookable_for(
+                result.members,
+                facility.found_sessions,
+                histories=histories,
+                rules=rules,
+            )
+            for found in facility.found_sessions:
+                found.member_verdicts = verdicts.get(found.pk, [])
     return result
+
+
+def _nearest_page(facilities: QuerySet[Facility], point: Point, number: int) -> Page:
+    """Return a page of the facilities within the radius, nearest first, each with its distance.
+
+    The distances of every candidate are one query; the page's centres are then read.
+    """
+    near: list[Near] = within(
+        facilities.order_by(),
+        latitude=point.latitude,
+        longitude=point.longitude,
+        radius_km=point.radius_km,
+    )
+    page = Paginator(near, PAGE_SIZE).get_page(number)
+    chosen: list[Near] = list(page.object_list)
+    found = facilities.in_bulk([n.pk for n in chosen])
+    centres = []
+    for item in chosen:
+        facility = found[item.pk]
+        facility.distance_km = item.distance_km  # type: ignore[attr-defined]
+        centres.append(facility)
+    page.object_list = centres  # type: ignore[assignment]
+    return page
+
+
+def dose_numbers(country: Country) -> range:
+    """Return the dose numbers the country's active vaccines have, from 1; one query."""
+    most = country.vaccines.filter(active=True).aggregate(most=Max("doses__number"))["most"]
+    return range(1, min(most or 1, MAX_DOSE) + 1)
+
+
+def vaccine_rules(country: Country) -> dict[int, VaccineRule]:
+    """Return the eligibility rule of each vaccine of the country, by id; two queries."""
+    return {
+        vaccine.pk: vaccine.rule()
+        for vaccine in Vaccine.objects.filter(country=country).prefetch_related("doses")
+    }
+
+
+def histories_of(members: Sequence[Beneficiary]) -> dict[int, list[PastDose]]:
+    """Return each member's dose history, read once per search.
+
+    An account has at most the pack's few members; `dose_history` reads one member.
+    """
+    return {member.pk: dose_history(member) for member in members}
+
+
+def bookable_for(
+    members: Sequence[Beneficiary],
+    sessions: Iterable[Session],
+    *,
+    histories: dict[int, list[PastDose]] | None = None,
+    rules: dict[int, VaccineRule] | None = None,
+) -> dict[int, list[MemberVerdict]]:
+    """Return, per session id, what each member can book there: a dose, or why not.
+
+    The same rule as booking (`services.dose_verdict`), on the session's date; it never
+    raises. With the histories and the vaccines' rules given and the sessions' doses read
+    with them, it makes no query.
+    """
+    histories = histories if histories is not None else histories_of(members)
+    rules = rules or {}
+    return {
+        session.pk: [
+            MemberVerdict(
+                member=member,
+                verdict=dose_verdict(
+                    member,
+                    session,
+                    history=histories.get(member.pk, []),
+                    rule=rules.get(session.vaccine_id),
+                ),
+            )
+            for member in members
+        ]
+        for session in sessions
+    }
 
 
 def _by_postal_code(
@@ -166,7 +380,8 @@ def session_for_booking(country: Country, public_id: str) -> Session | None:
         Session.objects.filter(
             public_id=str(public_id)[:16], facility__country=country, facility__active=True
         )
-        .select_related("vaccine", "facility__region__parent")
+        # The country too: booking checks its rules (release, fair window, same-day cut-off).
+        .select_related("vaccine", "facility__country", "facility__region__parent")
         .prefetch_related("doses", Prefetch("slots", queryset=_slots()))
         .first()
     )

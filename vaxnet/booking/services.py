@@ -26,7 +26,7 @@ from vaxnet.core.errors import DomainError
 from vaxnet.core.models import User
 from vaxnet.facilities.models import Facility
 from vaxnet.people.models import Beneficiary
-from vaxnet.vaccines.eligibility import Ineligible, next_dose
+from vaxnet.vaccines.eligibility import Ineligible, PastDose, VaccineRule, next_dose
 from vaxnet.vaccines.models import Vaccine
 
 
@@ -554,16 +554,45 @@ def _draw_pending(session: Session) -> bool:
     return Draw.objects.filter(session=session, status=Draw.Status.OPEN).exists()
 
 
-def _dose_for(beneficiary: Beneficiary, session: Session) -> int:
-    """Return the dose the beneficiary would receive in the session, or refuse with why not."""
+@dataclass(frozen=True)
+class DoseVerdict:
+    """The dose a beneficiary would receive in a session, or the coded reason why not."""
+
+    dose_number: int | None
+    code: str = ""
+    message: str | Promise = ""
+    available_from: date | None = None
+
+    @property
+    def bookable(self) -> bool:
+        """Return whether the beneficiary may book the session."""
+        return not self.code
+
+
+def dose_verdict(
+    beneficiary: Beneficiary,
+    session: Session,
+    *,
+    history: list[PastDose] | None = None,
+    rule: VaccineRule | None = None,
+) -> DoseVerdict:
+    """Return the dose the beneficiary would receive in the session, or why not; never raises.
+
+    The history and the vaccine's rule are read when not given; a search that judges many
+    sessions passes them in, so that judging takes no query.
+    """
     result = next_dose(
-        beneficiary.person(), dose_history(beneficiary), session.vaccine.rule(), session.date
+        beneficiary.person(),
+        dose_history(beneficiary) if history is None else history,
+        session.vaccine.rule() if rule is None else rule,
+        session.date,
     )
     if isinstance(result, Ineligible):
-        raise DomainError(result.code, result.message)
+        return DoseVerdict(result.dose_number, result.code, result.message, result.available_from)
     offered = {dose.dose_number for dose in session.doses.all()}
     if result.dose_number not in offered:
-        raise DomainError(
+        return DoseVerdict(
+            result.dose_number,
             "dose_not_offered",
             _("{name} needs dose {number}, which this session does not offer.").format(
                 name=beneficiary.name, number=result.dose_number
@@ -573,11 +602,20 @@ def _dose_for(beneficiary: Beneficiary, session: Session) -> int:
     if age < session.min_age_years or (
         session.max_age_years is not None and age > session.max_age_years
     ):
-        raise DomainError(
+        return DoseVerdict(
+            result.dose_number,
             "age_not_in_session",
             _("This session is not for {name}'s age group.").format(name=beneficiary.name),
         )
-    return result.dose_number
+    return DoseVerdict(result.dose_number)
+
+
+def _dose_for(beneficiary: Beneficiary, session: Session) -> int:
+    """Return the dose the beneficiary would receive in the session, or refuse with why not."""
+    verdict = dose_verdict(beneficiary, session)
+    if verdict.code or verdict.dose_number is None:
+        raise DomainError(verdict.code, verdict.message)
+    return verdict.dose_number
 
 
 def _hold_plan(session: Session) -> None:

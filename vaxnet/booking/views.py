@@ -85,6 +85,7 @@ def _finder(
     """Render the session finder for the query string, over some default choices."""
     query: dict[str, str] = {**defaults}
     query.update((key, str(value)) for key, value in request.GET.items() if key != "page")
+    account = current_account(request)
     result = citizen_queries.find_sessions(
         country=country,
         today=timezone.localdate(),
@@ -93,15 +94,27 @@ def _finder(
         day=query.get("date", "")[:20],
         vaccine_code=query.get("vaccine", "")[:40],
         fee=query.get("fee", "")[:10],
+        age=query.get("age", "")[:10],
+        dose=query.get("dose", "")[:10],
+        lat=query.get("lat", "")[:20],
+        long=(query.get("long") or query.get("lng", ""))[:20],
+        radius=query.get("radius", "")[:10],
+        # Moving an appointment is for its own member: the finder judges nobody else.
+        account=None if "appointment" in extra else account,
+        for_member=query.get("for", "")[:20],
         page=_page_number(request.GET.get("page")),
     )
     context = {
         "result": result,
         "vaccines": country.vaccines.filter(active=True).order_by("code"),
+        "doses": citizen_queries.dose_numbers(country),
+        "radius_default": citizen_queries.RADIUS_KM,
+        "radius_most": citizen_queries.MAX_RADIUS_KM,
+        "age_most": citizen_queries.MAX_AGE,
         "today": timezone.localdate(),
         "now": timezone.now(),
         "page_query": urlencode({k: v for k, v in query.items() if v}),
-        "signed_in": current_account(request) is not None,
+        "signed_in": account is not None,
         **extra,
     }
     template = "booking/_results.html" if _htmx(request) else "booking/find.html"
@@ -110,7 +123,7 @@ def _finder(
 
 @require_GET
 def find(request: HttpRequest) -> HttpResponse:
-    """Find centres with sessions in a district or postal code, for a week from a day."""
+    """Find centres with sessions in a district, postal code or near a point, for a week."""
     return _finder(request, _country(), {}, {})
 
 
