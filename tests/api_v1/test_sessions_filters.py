@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tests.api.factories import TOMORROW, plan
 from tests.booking.test_appointments import make_member
-from vaxnet.api import v1
+from vaxnet.api import v1_sessions
 from vaxnet.booking import citizen_queries
 from vaxnet.booking.availability import distance_km
 from vaxnet.booking.services import appointment_book, appointment_cancel
@@ -225,7 +225,7 @@ def test_it_never_serves_one_accounts_view_to_another(
 def test_it_counts_member_searches_against_the_account(
     client: Client, hill_phc: Facility, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(v1, "SESSIONS_PER_ACCOUNT", (2, 300))
+    monkeypatch.setattr(v1_sessions, "SESSIONS_PER_ACCOUNT", (2, 300))
     token = sign_in(client)
     asha = make_member(Account.objects.get(phone=PHONE), 1, name="Asha")
 
