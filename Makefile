@@ -15,12 +15,13 @@ DEMO_DAYS ?= 7
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/vaxnet
 PYTEST_ARGS ?=
 # Debian packages the project needs on the machine: Noto fonts (certificates),
-# gettext (compiling translations), chromium (browser tests), poppler-utils (PDF checks).
-DEBS := fonts-noto-core gettext chromium poppler-utils
+# gettext (compiling translations), chromium (browser tests), poppler-utils (PDF checks),
+# wrk (the load generator of bench/booking.py).
+DEBS := fonts-noto-core gettext chromium poppler-utils wrk
 LINT_ENV := VAXNET_COUNTRY=TEST SECRET_KEY=lint-only ALLOWED_HOSTS=lint VAXNET_ID_HASH_KEY=lint-only \
 	VAXNET_PUBLIC_URL=https://lint.invalid
 
-.PHONY: help install run test test-sqlite test-postgres lint format bench e2e messages clean
+.PHONY: help install run test test-sqlite test-postgres lint format bench bench-booking e2e messages clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -88,6 +89,9 @@ messages: $(STAMP) ## Extract translatable strings into the .po catalogues
 
 bench: install ## Benchmarks; each prints its figure and a ratio to a ceiling measured in the same run
 	$(PY) bench/run.py
+
+bench-booking: install ## Availability and booking against gunicorn, PostgreSQL and Redis (wrk)
+	BENCH_POSTGRES=$(dir $(POSTGRES_URL)) $(PY) bench/booking.py
 
 clean: ## Remove the virtualenv, node packages and local data
 	rm -rf $(VENV) node_modules var .debs-checked test-output

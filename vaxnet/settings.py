@@ -110,9 +110,10 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     _db["OPTIONS"] = {
         # WAL lets readers go on while one writer writes; IMMEDIATE takes the write lock
-        # at BEGIN, so two writers queue instead of failing on a lock upgrade.
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-        "PRAGMA foreign_keys=ON;",
+        # at BEGIN, so two writers queue instead of failing on a lock upgrade. FULL syncs
+        # the log at every commit: a booking we acknowledged survives a power cut too
+        # (NORMAL may roll the last commits back after one).
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }
@@ -131,9 +132,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Cache (availability, rate limits): Redis when REDIS_URL is set, else this process's memory.
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    }
+    CACHES = {"default": {"BACKEND": "vaxnet.core.cache.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -145,11 +144,17 @@ CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Periodic work for `celery -A vaxnet beat`; without a broker, run the same commands from cron
-# every minute: vaxnet run_draws, vaxnet run_waitlist, vaxnet send_pending.
+# every minute: vaxnet run_draws, vaxnet run_waitlist, vaxnet send_pending (and every hour
+# vaxnet send_reminders).
 CELERY_BEAT_SCHEDULE = {
     "run-draws": {"task": "vaxnet.booking.tasks.run_draws", "schedule": 60.0},
     "run-waitlist": {"task": "vaxnet.booking.tasks.run_waitlist", "schedule": 60.0},
     "send-pending": {"task": "vaxnet.notifications.tasks.send_pending", "schedule": 60.0},
+    # Hourly rather than daily at a set hour: each reminder goes once (a dedupe key), so an
+    # hourly run also reminds people who book for tomorrow later in the day and makes up
+    # for a run missed while beat was down; the sending hours are kept by the task itself,
+    # in each country's time zone, so beat needs no time zone of its own.
+    "send-reminders": {"task": "vaxnet.booking.tasks.send_reminders", "schedule": 3600.0},
 }
 
 # Outgoing SMS: console (development), file (one JSON line per message) or http (a gateway).

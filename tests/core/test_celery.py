@@ -19,6 +19,7 @@ def test_it_schedules_only_registered_tasks() -> None:
     [
         "vaxnet.booking.tasks.run_draws",
         "vaxnet.booking.tasks.run_waitlist",
+        "vaxnet.booking.tasks.send_reminders",
         "vaxnet.notifications.tasks.send_pending",
     ],
 )

@@ -85,11 +85,12 @@ def test_it_runs_in_development_without_any_secret() -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_it_uses_sqlite_in_wal_mode_by_default(tmp_path: Path) -> None:
+def test_it_uses_sqlite_in_wal_mode_with_every_commit_synced_by_default(tmp_path: Path) -> None:
     code = (
         "import django; django.setup();"
         "from django.db import connection;"
-        "c = connection.cursor(); c.execute('PRAGMA journal_mode'); print(c.fetchone()[0])"
+        "c = connection.cursor(); c.execute('PRAGMA journal_mode'); print(c.fetchone()[0]);"
+        "c.execute('PRAGMA synchronous'); print(c.fetchone()[0])"
     )
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("VAXNET_", "DATABASE_", "SECURE_"))
@@ -108,4 +109,5 @@ def test_it_uses_sqlite_in_wal_mode_by_default(tmp_path: Path) -> None:
         timeout=60,
     )
 
-    assert result.stdout.strip() == "wal", result.stderr
+    # synchronous 2 is FULL: an acknowledged commit survives a power cut, not only a crash.
+    assert result.stdout.split() == ["wal", "2"], result.stderr

@@ -23,4 +23,6 @@ def beneficiary_for_account(account: Account, reference: str) -> Beneficiary:
     )
     if beneficiary is None:
         raise NotFound()
+    # The caller's own account: keep it on the row, so that nothing queries it again.
+    beneficiary.account = account
     return beneficiary
