@@ -69,6 +69,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "vaxnet.core.middleware.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -81,6 +82,13 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "vaxnet.core.middleware.RequestContextMiddleware",
 ]
+
+# Behind proxies: the header that carries the client's address (X-Forwarded-For,
+# X-Real-IP…) and how many proxies of ours add to it. Unset: REMOTE_ADDR is the client.
+CLIENT_IP_HEADER = env_str("VAXNET_CLIENT_IP_HEADER", "")
+TRUSTED_PROXIES = env_int("VAXNET_TRUSTED_PROXIES", 1)
+if TRUSTED_PROXIES < 1:
+    raise ImproperlyConfigured("VAXNET_TRUSTED_PROXIES must be at least 1.")
 
 ROOT_URLCONF = "vaxnet.urls"
 WSGI_APPLICATION = "vaxnet.wsgi.application"
