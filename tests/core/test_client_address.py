@@ -15,8 +15,9 @@ def _seen(header: str, value: str | None, proxies: int = 1) -> str:
         seen.append(request.META["REMOTE_ADDR"])
         return HttpResponse()
 
-    extra = {} if value is None else {"HTTP_" + header.upper().replace("-", "_"): value}
-    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.9", **extra)
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.9")
+    if value is not None:
+        request.META["HTTP_" + header.upper().replace("-", "_")] = value
     with override_settings(CLIENT_IP_HEADER=header, TRUSTED_PROXIES=proxies):
         ClientAddressMiddleware(view)(request)
     return seen[0]
