@@ -8,7 +8,6 @@ what the database holds afterwards is read by a helper in the server's environme
 """
 
 import http.client
-import importlib.util
 import json
 import os
 import signal
@@ -26,19 +25,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.servers import free_port, server_env
+
 ROOT = Path(__file__).resolve().parents[2]
 VAXNET = [sys.executable, "-m", "vaxnet.cli"]
 HELPER = [sys.executable, "-m", "tests.booking.storm_helper"]
 FULL = {"dose_full", "slot_full"}
 RETRIES = 8
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _postgres(url: str) -> bool:
@@ -53,19 +46,7 @@ def _with_database(url: str, name: str) -> str:
 def storm_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """Return the environment of a storm server, its database migrated and the pack loaded."""
     var = tmp_path_factory.mktemp("storm")
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DATABASE_", "SECRET_", "ALLOWED_", "SECURE_", "VAXNET_SMS_"))
-    }
-    env.update(
-        VAXNET_DEV="1",
-        VAXNET_COUNTRY="TEST",
-        VAXNET_VAR_DIR=str(var),
-        VAXNET_SMS_TRANSPORT="file",
-        VAXNET_SMS_FILE=str(var / "sms.jsonl"),
-        LOG_LEVEL="WARNING",
-    )
+    env = server_env(var, LOG_LEVEL="WARNING")
     url = os.environ.get("DATABASE_URL", "")
     admin = None
     # One database per test process, so that xdist workers storm side by side.
@@ -112,26 +93,22 @@ class Server:
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.env = env
         self.log = log
-        self.port = _free_port()
-        cwd = ROOT
-        if importlib.util.find_spec("gunicorn") is not None:
-            # Two worker processes: the race runs across processes, not only threads. Run
-            # from the storm folder, where no gunicorn.conf.py changes these settings.
-            cwd = log.parent
-            command = [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "vaxnet.wsgi:application",
-                f"--bind=127.0.0.1:{self.port}",
-                "--workers=2",
-                "--threads=8",
-                "--preload",
-                "--timeout=120",
-                "--log-level=warning",
-            ]
-        else:
-            command = [*VAXNET, "runserver", f"127.0.0.1:{self.port}", "--noreload"]
+        self.port = free_port()
+        # Two worker processes: the race runs across processes, not only threads. Run from
+        # the storm folder, where no gunicorn.conf.py changes these settings.
+        cwd = log.parent
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "vaxnet.wsgi:application",
+            f"--bind=127.0.0.1:{self.port}",
+            "--workers=2",
+            "--threads=8",
+            "--preload",
+            "--timeout=120",
+            "--log-level=warning",
+        ]
         with log.open("ab") as out:
             self.process = subprocess.Popen(
                 command, cwd=cwd, env=env, stdout=out, stderr=out, start_new_session=True

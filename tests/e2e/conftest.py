@@ -1,6 +1,5 @@
 """Browser tests: a real vaxnet server in a subprocess, driven by Playwright in chromium."""
 
-import os
 import shutil
 import socket
 import subprocess
@@ -11,15 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers import free_port, server_env
+
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output" / "e2e"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -37,19 +32,8 @@ def sms_file(server_var: Path) -> Path:
 @pytest.fixture(scope="session")
 def server(server_var: Path, sms_file: Path) -> Iterator[str]:
     """Serve a freshly built TEST demo from its own SQLite database; yield its base URL."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DATABASE_", "SECRET_", "ALLOWED_", "SECURE_", "VAXNET_SMS_"))
-    }
-    env.update(
-        VAXNET_DEV="1",
-        VAXNET_COUNTRY="TEST",
-        VAXNET_VAR_DIR=str(server_var),
-        # Citizens sign in with a code sent by SMS: the tests read it where a phone would.
-        VAXNET_SMS_TRANSPORT="file",
-        VAXNET_SMS_FILE=str(sms_file),
-    )
+    # Citizens sign in with a code sent by SMS: the tests read it where a phone would.
+    env = server_env(server_var, VAXNET_SMS_FILE=str(sms_file))
     vaxnet = [sys.executable, "-m", "vaxnet.cli"]
     for args in (
         ["migrate", "-v0"],
@@ -59,7 +43,7 @@ def server(server_var: Path, sms_file: Path) -> Iterator[str]:
         subprocess.run(
             [*vaxnet, *args], cwd=ROOT, env=env, check=True, capture_output=True, timeout=300
         )
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [*vaxnet, "runserver", f"127.0.0.1:{port}", "--noreload"],
         cwd=ROOT,
