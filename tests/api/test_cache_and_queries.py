@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -239,3 +240,42 @@ def test_it_makes_answers_stale_again_when_the_transaction_commits(
         availability.availability_changed(session)
 
     assert len(callbacks) == 1
+
+
+@pytest.mark.parametrize(
+    "name", ["findByPin", "findByDistrict", "calendarByPin", "calendarByDistrict"]
+)
+def test_it_shows_a_change_made_through_another_process_in_the_next_answer(
+    client: Client, hill_phc: Facility, name: str
+) -> None:
+    session = plan(hill_phc)
+    before = _dose1(client, name)
+    SessionDose.objects.filter(session=session, dose_number=1).update(booked_online=1)
+
+    # What availability_changed does in the worker that booked: only the shared version
+    # moves; this process still holds its own copy of the answer.
+    cache.set(availability._version_key(availability.district_code(hill_phc.region_path)), "x")
+    after = _dose1(client, name)
+
+    assert (before, after) == (4, 3)
+
+
+def test_it_answers_a_repeated_request_from_the_process_with_one_cache_read(
+    client: Client, hill_phc: Facility, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan(hill_phc)
+    path, params = ENDPOINTS["calendarByDistrict"]
+    first = get(client, path, **params)
+    fetched: list[str] = []
+    real = cache.get
+
+    def spy(key: str, *args: Any, **kwargs: Any) -> Any:
+        fetched.append(key)
+        return real(key, *args, **kwargs)
+
+    monkeypatch.setattr(cache, "get", spy)
+    again = get(client, path, **params)
+
+    assert again.content == first.content
+    # Only the versions are read (and the rate counted), never the kept answer itself.
+    assert not [key for key in fetched if ":calendarByDistrict:" in key]

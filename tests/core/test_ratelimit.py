@@ -11,11 +11,20 @@ import time_machine
 from django.core.cache import caches
 from django.test import override_settings
 
-from vaxnet.core.ratelimit import RateLimited, check_rate, hit, reset
+from vaxnet.core.ratelimit import (
+    RateLimited,
+    check_rate,
+    count_held_and_read,
+    held,
+    hit,
+    reset,
+)
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-REDIS_CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+REDIS_BACKENDS = {
+    # vaxnet's own backend (production) and Django's, which counts through redis-py.
+    "redis": "vaxnet.core.cache.RedisCache",
+    "django-redis": "django.core.cache.backends.redis.RedisCache",
 }
 
 
@@ -29,9 +38,9 @@ def _redis_reachable() -> bool:
     return True
 
 
-@pytest.fixture(params=["locmem", "redis"])
+@pytest.fixture(params=["locmem", "redis", "django-redis"])
 def backend(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Run a test on the local-memory cache, then on the real Redis."""
+    """Run a test on the local-memory cache, then on the real Redis (two backends)."""
     if request.param == "locmem":
         yield "locmem"
         return
@@ -39,7 +48,8 @@ def backend(request: pytest.FixtureRequest) -> Iterator[str]:
         if os.environ.get("CI") == "true":
             pytest.fail(f"Redis at {REDIS_URL} is unreachable (CI=true).")
         pytest.skip(f"Redis at {REDIS_URL} is unreachable.")
-    with override_settings(CACHES=REDIS_CACHES):
+    caches_setting = {"default": {"BACKEND": REDIS_BACKENDS[request.param], "LOCATION": REDIS_URL}}
+    with override_settings(CACHES=caches_setting):
         assert "Redis" in type(caches["default"]).__name__
         yield "redis"
 
@@ -160,3 +170,56 @@ def test_it_refuses_a_limit_or_window_below_one() -> None:
         hit(_key(), 0, 60)
     with pytest.raises(ValueError):
         hit(_key(), 1, 0)
+
+
+def test_it_counts_held_hits_when_the_block_ends(backend: str) -> None:
+    key = _key()
+
+    with held():
+        provisional = check_rate(key, 1, 60)
+        during = hit(_key(), 1, 60)  # hit() itself is never held
+    with pytest.raises(RateLimited) as info, held():
+        check_rate(key, 1, 60)
+
+    assert provisional.count == 0 and during.count == 1
+    assert 55 <= info.value.retry_after <= 60
+    assert hit(key, 5, 60).count == 3
+
+
+def test_it_counts_held_hits_even_when_the_block_fails(backend: str) -> None:
+    key = _key()
+
+    with pytest.raises(ZeroDivisionError), held():
+        check_rate(key, 1, 60)
+        _ = 1 / 0
+    # Over the limit, the refusal wins, as it would have had the hit been counted at once.
+    with pytest.raises(RateLimited), held():
+        check_rate(key, 1, 60)
+        _ = 1 / 0
+
+
+def test_it_counts_held_hits_and_reads_keys_together(backend: str) -> None:
+    first, second = _key(), _key()
+    cache = caches["default"]
+    name = f"test:{uuid.uuid4()}"
+    cache.set(name, "v1", 60)
+
+    with held() as hits:
+        check_rate(first, 2, 60)
+        check_rate(second, 2, 60)
+        found = count_held_and_read(hits, [name, name + ":missing"])
+
+    assert found == {name: "v1"}
+    assert (hit(first, 5, 60).count, hit(second, 5, 60).count) == (2, 2)
+
+
+def test_it_stops_counting_held_hits_at_the_first_refusal(backend: str) -> None:
+    first, second = _key(), _key()
+    hit(first, 1, 60)
+
+    with pytest.raises(RateLimited), held() as hits:
+        check_rate(first, 1, 60, message=lambda seconds: f"wait {seconds}s")
+        check_rate(second, 1, 60)
+        count_held_and_read(hits, [])
+
+    assert hit(second, 5, 60).count == 1  # the second was never counted

@@ -6,6 +6,7 @@ did, then answer from the cached availability reads in `vaxnet.booking.availabil
 sign-in and appointment calls are in `cowin_v2_auth`. docs/api.md maps every field.
 """
 
+import functools
 import json
 import re
 from datetime import date as Date
@@ -33,6 +34,7 @@ from vaxnet.api.cowin_v2_schemas import (
 from vaxnet.api.v1_auth import speak
 from vaxnet.booking import availability
 from vaxnet.core.errors import DomainError
+from vaxnet.core.ratelimit import held
 from vaxnet.countries.queries import active_country
 from vaxnet.geo.models import Region
 
@@ -108,9 +110,16 @@ def _language(request: HttpRequest) -> str:
     Only the header counts (not the site's language cookie), so that the cache key
     is all in the request.
     """
-    offered = [code for code, _name in settings.LANGUAGES]
+    offered = tuple(code for code, _name in settings.LANGUAGES)
+    header = request.META.get("HTTP_ACCEPT_LANGUAGE", "")[:200]
+    return _preferred(header, offered, settings.LANGUAGE_CODE)
+
+
+@functools.lru_cache(maxsize=256)
+def _preferred(header: str, offered: tuple[str, ...], default: str) -> str:
+    # Clients send a handful of distinct headers: each is parsed once per process.
     wanted = []
-    for index, part in enumerate(request.headers.get("Accept-Language", "")[:200].split(",")):
+    for index, part in enumerate(header.split(",")):
         tag, _sep, params = part.partition(";")
         tag = tag.strip().replace("_", "-").lower()
         weight = 1.0
@@ -125,7 +134,7 @@ def _language(request: HttpRequest) -> str:
         for code in (tag, tag.split("-")[0]):
             if code in offered:
                 return code
-    return settings.LANGUAGE_CODE
+    return default
 
 
 @cowin_v2_api.exception_handler(CowinError)
@@ -257,16 +266,19 @@ def _nothing() -> tuple[str, ...]:
 )
 def states(request: HttpRequest) -> HttpResponse:
     """Every state (first-level region) of the country, by state_id."""
-    public_rate(request)
-    language = _language(request)
+    with held() as rates:
+        public_rate(request)
+        language = _language(request)
 
-    def build() -> tuple[bytes, None]:
-        return _encode(render.states(availability.states(), language)), None
+        def build() -> tuple[bytes, None]:
+            return _encode(render.states(availability.states(), language)), None
 
-    key = availability.cache_key("states", language)
-    return _json(
-        availability.cached(key, scope=_nothing, build=build, seconds=LOCATION_CACHE_SECONDS)
-    )
+        key = availability.cache_key("states", language)
+        return _json(
+            availability.cached(
+                key, scope=_nothing, build=build, seconds=LOCATION_CACHE_SECONDS, rates=rates
+            )
+        )
 
 
 @cowin_v2_api.get(
@@ -278,20 +290,23 @@ def states(request: HttpRequest) -> HttpResponse:
 )
 def districts(request: HttpRequest, state_id: str) -> HttpResponse:
     """The districts (second-level regions) of one state, by district_id."""
-    public_rate(request)
-    language = _language(request)
-    number = _identifier(state_id.strip(), _invalid_state())
+    with held() as rates:
+        public_rate(request)
+        language = _language(request)
+        number = _identifier(state_id.strip(), _invalid_state())
 
-    def build() -> tuple[bytes, None]:
-        region = availability.state(number)
-        if region is None:
-            raise _invalid_state()
-        return _encode(render.districts(availability.districts(region), language)), None
+        def build() -> tuple[bytes, None]:
+            region = availability.state(number)
+            if region is None:
+                raise _invalid_state()
+            return _encode(render.districts(availability.districts(region), language)), None
 
-    key = availability.cache_key("districts", language, number)
-    return _json(
-        availability.cached(key, scope=_nothing, build=build, seconds=LOCATION_CACHE_SECONDS)
-    )
+        key = availability.cache_key("districts", language, number)
+        return _json(
+            availability.cached(
+                key, scope=_nothing, build=build, seconds=LOCATION_CACHE_SECONDS, rates=rates
+            )
+        )
 
 
 # Sessions on one day
@@ -317,20 +332,26 @@ def _sessions_answer(
 )
 def find_by_pin(request: HttpRequest, pincode: str, date: str) -> HttpResponse:
     """Every planned session on the date at the centres with this PIN code."""
-    public_rate(request)
-    language = _language(request)
-    pin, day_text = _required(pincode, date)
-    code, day = _pincode(pin), _date(day_text)
-    where = {"postal_code": code}
+    with held() as rates:
+        public_rate(request)
+        language = _language(request)
+        pin, day_text = _required(pincode, date)
+        code, day = _pincode(pin), _date(day_text)
+        where = {"postal_code": code}
 
-    def scope() -> list[str]:
-        _check_pincode(code)
-        return availability.districts_of(where)
+        def scope() -> list[str]:
+            _check_pincode(code)
+            return availability.districts_of(where)
 
-    key = availability.cache_key("findByPin", language, code, day)
-    return _json(
-        availability.cached(key, scope=scope, build=lambda: _sessions_answer(where, day, language))
-    )
+        key = availability.cache_key("findByPin", language, code, day)
+        return _json(
+            availability.cached(
+                key,
+                scope=scope,
+                build=lambda: _sessions_answer(where, day, language),
+                rates=rates,
+            )
+        )
 
 
 def _district_scope(number: int, where: dict[str, Any]) -> list[str]:
@@ -351,21 +372,23 @@ def _district_scope(number: int, where: dict[str, Any]) -> list[str]:
 )
 def find_by_district(request: HttpRequest, district_id: str, date: str) -> HttpResponse:
     """Every planned session on the date at the centres of the district."""
-    public_rate(request)
-    language = _language(request)
-    district_text, day_text = _required(district_id, date)
-    number, day = _identifier(district_text, _invalid_district()), _date(day_text)
-    # Filled in by the scope, which always runs before the answer is built.
-    where: dict[str, Any] = {}
+    with held() as rates:
+        public_rate(request)
+        language = _language(request)
+        district_text, day_text = _required(district_id, date)
+        number, day = _identifier(district_text, _invalid_district()), _date(day_text)
+        # Filled in by the scope, which always runs before the answer is built.
+        where: dict[str, Any] = {}
 
-    key = availability.cache_key("findByDistrict", language, number, day)
-    return _json(
-        availability.cached(
-            key,
-            scope=lambda: _district_scope(number, where),
-            build=lambda: _sessions_answer(where, day, language),
+        key = availability.cache_key("findByDistrict", language, number, day)
+        return _json(
+            availability.cached(
+                key,
+                scope=lambda: _district_scope(number, where),
+                build=lambda: _sessions_answer(where, day, language),
+                rates=rates,
+            )
         )
-    )
 
 
 # Seven-day calendars
@@ -385,26 +408,28 @@ def calendar_by_pin(
     vaccine: str | None = None,
 ) -> HttpResponse:
     """The centres with this PIN code that have sessions in the 7 days from the date."""
-    public_rate(request)
-    language = _language(request)
-    pin, day_text = _required(pincode, date)
-    code, day, product = _pincode(pin), _date(day_text), _vaccine(vaccine)
-    where = {"postal_code": code}
+    with held() as rates:
+        public_rate(request)
+        language = _language(request)
+        pin, day_text = _required(pincode, date)
+        code, day, product = _pincode(pin), _date(day_text), _vaccine(vaccine)
+        where = {"postal_code": code}
 
-    def scope() -> list[str]:
-        _check_pincode(code)
-        return availability.districts_of(where)
+        def scope() -> list[str]:
+            _check_pincode(code)
+            return availability.districts_of(where)
 
-    key = availability.cache_key("calendarByPin", language, code, day, product)
-    return _json(
-        availability.cached(
-            key,
-            scope=scope,
-            build=lambda: _sessions_answer(
-                where, day, language, days=CALENDAR_DAYS, vaccine=product
-            ),
+        key = availability.cache_key("calendarByPin", language, code, day, product)
+        return _json(
+            availability.cached(
+                key,
+                scope=scope,
+                build=lambda: _sessions_answer(
+                    where, day, language, days=CALENDAR_DAYS, vaccine=product
+                ),
+                rates=rates,
+            )
         )
-    )
 
 
 @cowin_v2_api.get(
@@ -421,23 +446,25 @@ def calendar_by_district(
     vaccine: str | None = None,
 ) -> HttpResponse:
     """The centres of the district that have sessions in the 7 days from the date."""
-    public_rate(request)
-    language = _language(request)
-    district_text, day_text = _required(district_id, date)
-    number, day = _identifier(district_text, _invalid_district()), _date(day_text)
-    product = _vaccine(vaccine)
-    where: dict[str, Any] = {}
+    with held() as rates:
+        public_rate(request)
+        language = _language(request)
+        district_text, day_text = _required(district_id, date)
+        number, day = _identifier(district_text, _invalid_district()), _date(day_text)
+        product = _vaccine(vaccine)
+        where: dict[str, Any] = {}
 
-    key = availability.cache_key("calendarByDistrict", language, number, day, product)
-    return _json(
-        availability.cached(
-            key,
-            scope=lambda: _district_scope(number, where),
-            build=lambda: _sessions_answer(
-                where, day, language, days=CALENDAR_DAYS, vaccine=product
-            ),
+        key = availability.cache_key("calendarByDistrict", language, number, day, product)
+        return _json(
+            availability.cached(
+                key,
+                scope=lambda: _district_scope(number, where),
+                build=lambda: _sessions_answer(
+                    where, day, language, days=CALENDAR_DAYS, vaccine=product
+                ),
+                rates=rates,
+            )
         )
-    )
 
 
 @cowin_v2_api.get(
@@ -454,35 +481,36 @@ def calendar_by_center(
     vaccine: str | None = None,
 ) -> HttpResponse:
     """One centre and its sessions in the 7 days from the date (a single object)."""
-    public_rate(request)
-    language = _language(request)
-    center_text, day_text = _required(center_id, date)
-    pk = _identifier(center_text, _invalid_center(), maximum=2**63 - 1)
-    day, product = _date(day_text), _vaccine(vaccine)
-    where = {"pk": pk}
+    with held() as rates:
+        public_rate(request)
+        language = _language(request)
+        center_text, day_text = _required(center_id, date)
+        pk = _identifier(center_text, _invalid_center(), maximum=2**63 - 1)
+        day, product = _date(day_text), _vaccine(vaccine)
+        where = {"pk": pk}
 
-    def scope() -> list[str]:
-        facility = availability.centre(pk)
-        if facility is None:
-            raise _invalid_center()
-        return [availability.district_code(facility.region_path)]
-
-    def build() -> tuple[bytes, datetime | None]:
-        found = availability.sessions(
-            where, start=day, days=CALENDAR_DAYS, now=timezone.now(), vaccine=product
-        )
-        if found.centres:
-            centre = render.calendar_centre(found.centres[0], language)
-        else:
+        def scope() -> list[str]:
             facility = availability.centre(pk)
             if facility is None:
                 raise _invalid_center()
-            place = availability.places([facility])[facility.pk]
-            centre = render.empty_calendar_centre(facility, place, language)
-        return _encode({"centers": centre}), found.changes_at
+            return [availability.district_code(facility.region_path)]
 
-    key = availability.cache_key("calendarByCenter", language, pk, day, product)
-    return _json(availability.cached(key, scope=scope, build=build))
+        def build() -> tuple[bytes, datetime | None]:
+            found = availability.sessions(
+                where, start=day, days=CALENDAR_DAYS, now=timezone.now(), vaccine=product
+            )
+            if found.centres:
+                centre = render.calendar_centre(found.centres[0], language)
+            else:
+                facility = availability.centre(pk)
+                if facility is None:
+                    raise _invalid_center()
+                place = availability.places([facility])[facility.pk]
+                centre = render.empty_calendar_centre(facility, place, language)
+            return _encode({"centers": centre}), found.changes_at
+
+        key = availability.cache_key("calendarByCenter", language, pk, day, product)
+        return _json(availability.cached(key, scope=scope, build=build, rates=rates))
 
 
 # Centres near a point
@@ -497,22 +525,28 @@ def calendar_by_center(
 )
 def find_by_lat_long(request: HttpRequest, lat: str, long: str) -> HttpResponse:
     """The nearest active centres within 50 km of the point (at most 20), nearest first."""
-    public_rate(request)
-    language = _language(request)
-    lat_text, long_text = _required(lat, long)
-    latitude, longitude = _coordinate(lat_text, 90), _coordinate(long_text, 180)
+    with held() as rates:
+        public_rate(request)
+        language = _language(request)
+        lat_text, long_text = _required(lat, long)
+        latitude, longitude = _coordinate(lat_text, 90), _coordinate(long_text, 180)
 
-    def build() -> tuple[bytes, None]:
-        near = availability.centres_near(
-            latitude=latitude, longitude=longitude, radius_km=NEARBY_RADIUS_KM, limit=NEARBY_LIMIT
+        def build() -> tuple[bytes, None]:
+            near = availability.centres_near(
+                latitude=latitude,
+                longitude=longitude,
+                radius_km=NEARBY_RADIUS_KM,
+                limit=NEARBY_LIMIT,
+            )
+            centres = [render.nearby_centre(centre, language) for centre in near]
+            return _encode({"centers": centres, "ttl": render.TTL_HOURS}), None
+
+        key = availability.cache_key("findByLatLong", language, latitude, longitude)
+        return _json(
+            availability.cached(
+                key, scope=_nothing, build=build, seconds=NEARBY_CACHE_SECONDS, rates=rates
+            )
         )
-        centres = [render.nearby_centre(centre, language) for centre in near]
-        return _encode({"centers": centres, "ttl": render.TTL_HOURS}), None
-
-    key = availability.cache_key("findByLatLong", language, latitude, longitude)
-    return _json(
-        availability.cached(key, scope=_nothing, build=build, seconds=NEARBY_CACHE_SECONDS)
-    )
 
 
 # The signed-in calls: OTP sign-in, beneficiaries, booking (vaxnet.api.cowin_v2_auth).

@@ -4,17 +4,23 @@ These are the reads behind the CoWIN-compatible API. Each takes a fixed number o
 however many centres it covers. Answers are kept in Django's cache (Redis in production)
 for a few seconds; `availability_changed(session)` makes every cached answer about the
 session's district stale at once, so that a booking or a cancellation shows immediately.
+Each process also keeps the answers it served last and, on each request, reads only the
+versions of their districts from the shared cache (see `cached`).
 """
 
+import functools
 import hashlib
 import json
 import math
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from time import time as _wall_clock
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.core.cache import cache
@@ -24,6 +30,7 @@ from django.utils import timezone
 
 from vaxnet.booking.models import Draw, Session, SessionDose, Slot
 from vaxnet.core.i18n import localized
+from vaxnet.core.ratelimit import Held, count_held_and_read
 from vaxnet.facilities.models import Facility
 from vaxnet.geo.models import Region
 
@@ -429,20 +436,136 @@ def centres_within(*, latitude: float, longitude: float, radius_km: float) -> li
 
 def cache_key(endpoint: str, language: str, *params: object) -> str:
     """Return the cache key of one answer: the endpoint, its parameters and the language."""
-    digest = hashlib.sha256(json.dumps([language, *map(str, params)]).encode()).hexdigest()
-    return f"vaxnet:avail:{settings.VAXNET_COUNTRY}:{endpoint}:{digest[:32]}"
+    return (
+        f"vaxnet:avail:{settings.VAXNET_COUNTRY}:{endpoint}:{_digest(language, *map(str, params))}"
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _digest(*texts: str) -> str:
+    # On every request: the same few parameters again and again.
+    return hashlib.sha256(json.dumps(texts).encode()).hexdigest()[:32]
 
 
 def _version_key(district: str) -> str:
     return f"vaxnet:avail:{settings.VAXNET_COUNTRY}:district:{district}"
 
 
-def _versions(districts: tuple[str, ...]) -> tuple[str, ...]:
-    if not districts:
-        return ()
-    keys = [_version_key(code) for code in districts]
+def _generation_key() -> str:
+    # Part of every answer's versions: an emptied cache (a flush, a restart, a test's
+    # cache.clear()) loses it, which makes every answer kept in a process stale too.
+    return f"vaxnet:avail:{settings.VAXNET_COUNTRY}:generation"
+
+
+def _version_keys(districts: tuple[str, ...]) -> list[str]:
+    return [_generation_key(), *map(_version_key, districts)]
+
+
+def _versions_in(found: dict[str, Any], keys: list[str]) -> tuple[str | None, ...]:
+    return tuple(None if found.get(key) is None else str(found[key]) for key in keys)
+
+
+def _versions(districts: tuple[str, ...], rates: Held | None = None) -> tuple[str | None, ...]:
+    """Return the current versions of the generation and the districts (None: missing).
+
+    With held rate-limit hits, count them in the same round trip.
+    """
+    keys = _version_keys(districts)
+    return _versions_in(count_held_and_read(rates or Held(), keys), keys)
+
+
+def _fresh_versions(districts: tuple[str, ...]) -> tuple[str, ...]:
+    """Return the versions to keep an answer with, first giving any missing key one.
+
+    An answer is never kept with a missing version, so that a version key lost from the
+    cache (evicted, flushed) can never come back equal to one an answer was kept with.
+    """
+    keys = _version_keys(districts)
     found = cache.get_many(keys)
-    return tuple(str(found.get(key, "")) for key in keys)
+    missing = [key for key in keys if found.get(key) is None]
+    if missing:
+        for key in missing:
+            cache.add(key, uuid.uuid4().hex, None)
+        found.update(cache.get_many(missing))
+    return tuple(str(found.get(key, uuid.uuid4().hex)) for key in keys)
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """An answer as kept: its districts, their versions, the answer, and when it expires."""
+
+    scope: tuple[str, ...]
+    versions: tuple[str, ...]
+    value: Any
+    expires_at: float  # seconds since the epoch, as time.time()
+
+    def size(self) -> int:
+        """Return the bytes this answer takes when it is bytes (else count it as small)."""
+        return len(self.value) if isinstance(self.value, bytes | str) else 0
+
+
+class _LocalAnswers:
+    """The answers this process served last, bounded in number and in bytes.
+
+    Each request still reads the versions from the shared cache; the answer itself (often
+    hundreds of kilobytes) is fetched from there only when they moved.
+    """
+
+    def __init__(self, entries: int, size: int) -> None:
+        self.entries, self.size = entries, size
+        self._kept: OrderedDict[str, _Kept] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str, now: float) -> _Kept | None:
+        """Return the answer kept under a key, unless it has expired."""
+        with self._lock:
+            kept = self._kept.get(key)
+            if kept is None:
+                return None
+            if kept.expires_at <= now:
+                self._drop(key)
+                return None
+            self._kept.move_to_end(key)
+            return kept
+
+    def put(self, key: str, kept: _Kept) -> None:
+        """Keep an answer, forgetting the least recently used ones beyond the bounds."""
+        with self._lock:
+            if key in self._kept:
+                self._drop(key)
+            if kept.size() > self.size:
+                return
+            self._kept[key] = kept
+            self._bytes += kept.size()
+            while len(self._kept) > self.entries or self._bytes > self.size:
+                self._drop(next(iter(self._kept)))
+
+    def clear(self) -> None:
+        """Forget every answer."""
+        with self._lock:
+            self._kept.clear()
+            self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def _drop(self, key: str) -> None:
+        self._bytes -= self._kept.pop(key).size()
+
+
+LOCAL_ANSWERS = 128
+LOCAL_BYTES = 32 * 1024 * 1024
+local_answers = _LocalAnswers(LOCAL_ANSWERS, LOCAL_BYTES)
+
+
+def _shared(key: str, now: float) -> _Kept | None:
+    entry = cache.get(key)
+    if isinstance(entry, tuple) and len(entry) == 4:  # else one kept by an older release
+        kept = _Kept(*entry)
+        if kept.expires_at > now:
+            return kept
+    return None
 
 
 def cached(
@@ -451,6 +574,7 @@ def cached(
     scope: Callable[[], Iterable[str]],
     build: Callable[[], tuple[T, datetime | None]],
     seconds: int = CACHE_SECONDS,
+    rates: Held | None = None,
 ) -> T:
     """Return the kept answer while its districts are unchanged, else build it and keep it.
 
@@ -458,20 +582,38 @@ def cached(
     it runs before `build`, so that a change made while building leaves the kept answer
     stale (and rebuilt on the next request) rather than wrong. `build` returns the answer
     and the moment it changes by the clock alone (a release), which shortens its life.
+
+    The versions are read from the shared cache on every call, so a change made through
+    any process shows at once; the answer is kept in this process too (`local_answers`)
+    and fetched from the shared cache only when they moved. Rate-limit hits held by the
+    caller (`ratelimit.held`) are counted in the same round trip as that read.
     """
-    entry = cache.get(key)
-    if entry is not None:
-        kept_scope, kept_versions, value = entry
-        if _versions(kept_scope) == kept_versions:
-            return value
+    now = _wall_clock()
+    local = local_answers.get(key, now)
+    current: tuple[str | None, ...] | None = None
+    if local is not None:
+        current = _versions(local.scope, rates)
+        if current == local.versions:
+            return cast(T, local.value)
+    elif rates is not None:
+        count_held_and_read(rates, [])
+    kept = _shared(key, now)
+    if kept is not None:
+        if local is None or kept.scope != local.scope:
+            current = _versions(kept.scope)
+        if current == kept.versions:
+            local_answers.put(key, kept)
+            return cast(T, kept.value)
     codes = tuple(sorted(set(scope())))
-    versions = _versions(codes)
+    versions = _fresh_versions(codes)
     value, changes_at = build()
     timeout = seconds
     if changes_at is not None:
         until = math.ceil((changes_at - timezone.now()).total_seconds())
         timeout = max(1, min(seconds, until))
-    cache.set(key, (codes, versions, value), timeout)
+    kept = _Kept(codes, versions, value, now + timeout)
+    cache.set(key, (kept.scope, kept.versions, kept.value, kept.expires_at), timeout)
+    local_answers.put(key, kept)
     return value
 
 

@@ -6,14 +6,22 @@ Counting is atomic on Redis and on the local-memory cache: on Redis one script c
 opens the window in a single round trip; elsewhere `cache.add` opens the window and
 `cache.incr` counts, and the backend keeps the key's expiry when incrementing.
 With the local-memory cache the counters are per process; production uses Redis.
+
+`held()` lets a hot read count its hits in the same round trip as the cache reads it makes
+anyway (`count_held_and_read`): the hits check_rate would count inside the block are
+held back and counted there, in the order they were made, with the same keys, windows and
+refusals.
 """
 
 import hashlib
 import hmac
 import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
@@ -58,12 +66,16 @@ def _cache_key(key: str) -> str:
 
 def hit(key: str, limit: int, window_seconds: int) -> RateLimitResult:
     """Count one hit against a key; allow it if at most limit hits fell in the window."""
-    if limit < 1 or window_seconds < 1:
-        raise ValueError("A rate limit needs a limit and a window of at least 1.")
+    one = _Hit(key, limit, window_seconds)
     cache = caches["default"]
-    count_key = _cache_key(key)
     if isinstance(cache, RedisCache):
-        return _redis_hit(cache, count_key, limit, window_seconds)
+        results, _values = _redis_count(cache, [one], [])
+        return results[0]
+    return _generic_hit(cache, _cache_key(key), limit, window_seconds)
+
+
+def _generic_hit(cache: Any, count_key: str, limit: int, window_seconds: int) -> RateLimitResult:
+    """Count one hit with the cache's add and incr (any backend; atomic on local memory)."""
     start_key = count_key + ":start"
     for _attempt in range(3):
         now = time.time()
@@ -83,30 +95,132 @@ def hit(key: str, limit: int, window_seconds: int) -> RateLimitResult:
     raise RuntimeError("The rate-limit cache keeps dropping keys.")  # pragma: no cover
 
 
-# Count a hit, open the window with the first one, and say how much of it is left: in one
-# round trip, atomically. The counter is the same key Django's cache.incr would count in.
-_REDIS_HIT = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+@dataclass(frozen=True)
+class _Hit:
+    key: str
+    limit: int
+    window_seconds: int
+    message: Callable[[int], str | Promise] | None = None
+
+    def __post_init__(self) -> None:
+        if self.limit < 1 or self.window_seconds < 1:
+            raise ValueError("A rate limit needs a limit and a window of at least 1.")
+
+
+# Count hits (KEYS[1..n]; ARGV: n, then each window in ms, then each limit), opening each
+# window with its first hit, and say how much of it is left; stop at the first hit over its
+# limit, as check_rate would; then, if all were allowed, read the other keys. One round trip,
+# atomic. A counter is the same key Django's cache.incr would count in.
+_REDIS_COUNT = """
+local n = tonumber(ARGV[1])
+local counts = {}
+for i = 1, n do
+  local count = redis.call('INCR', KEYS[i])
+  if count == 1 then
+    redis.call('PEXPIRE', KEYS[i], ARGV[1 + i])
+  end
+  counts[#counts + 1] = count
+  counts[#counts + 1] = redis.call('PTTL', KEYS[i])
+  if count > tonumber(ARGV[1 + n + i]) then
+    return {counts, {}}
+  end
 end
-return {count, redis.call('PTTL', KEYS[1])}
+if #KEYS > n then
+  return {counts, redis.call('MGET', unpack(KEYS, n + 1))}
+end
+return {counts, {}}
 """
+_REDIS_COUNT_SHA = hashlib.sha1(_REDIS_COUNT.encode()).hexdigest()  # noqa: S324 - Redis's id
 
 
-def _redis_hit(
-    cache: RedisCache, count_key: str, limit: int, window_seconds: int
-) -> RateLimitResult:
-    """Count one hit in Redis with one command (the generic path takes two or three)."""
-    client = cache._cache.get_client(count_key, write=True)  # type: ignore[attr-defined]
-    count, left_ms = client.eval(
-        _REDIS_HIT, 1, cache.make_and_validate_key(count_key), window_seconds * 1000
-    )
-    if count <= limit:
-        return RateLimitResult(allowed=True, retry_after=0, count=count, limit=limit)
-    remaining = window_seconds if left_ms < 0 else left_ms / 1000
-    retry_after = max(1, min(window_seconds, math.ceil(remaining)))
-    return RateLimitResult(allowed=False, retry_after=retry_after, count=count, limit=limit)
+def _redis_count(
+    cache: RedisCache, hits: Sequence[_Hit], reads: Sequence[str]
+) -> tuple[list[RateLimitResult], dict[str, Any]]:
+    """Count hits and read cache keys in one command; stop counting at the first refusal.
+
+    Return the results of the hits counted and, when every one was allowed, the values
+    found (as Django's cache.get_many would).
+    """
+    from redis.exceptions import NoScriptError
+
+    # make_key, not make_and_validate_key: the keys are vaxnet's own (digests and codes),
+    # and the validation (a warning about memcached) costs as much as the making.
+    keys = [cache.make_key(_cache_key(hit.key)) for hit in hits]
+    keys += [cache.make_key(key) for key in reads]
+    args = [len(hits)]
+    args += [hit.window_seconds * 1000 for hit in hits] + [hit.limit for hit in hits]
+    client = cache._cache  # type: ignore[attr-defined]
+    # vaxnet.core.cache's client runs it on its own connection; Django's through redis-py.
+    run = getattr(client, "command", None) or client.get_client(None, write=True).execute_command
+    try:
+        counts, values = run("EVALSHA", _REDIS_COUNT_SHA, len(keys), *keys, *args)
+    except NoScriptError:  # Redis restarted, or another server: send the script itself
+        counts, values = run("EVAL", _REDIS_COUNT, len(keys), *keys, *args)
+    results = []
+    for hit, count, left_ms in zip(hits, counts[::2], counts[1::2], strict=False):
+        if count <= hit.limit:
+            results.append(RateLimitResult(True, 0, count, hit.limit))
+            continue
+        remaining = hit.window_seconds if left_ms < 0 else left_ms / 1000
+        retry_after = max(1, min(hit.window_seconds, math.ceil(remaining)))
+        results.append(RateLimitResult(False, retry_after, count, hit.limit))
+    loads = cache._cache._serializer.loads  # type: ignore[attr-defined]
+    found = {
+        key: loads(value) for key, value in zip(reads, values, strict=False) if value is not None
+    }
+    return results, found
+
+
+@dataclass
+class Held:
+    """Hits check_rate was asked to count inside `held()`, not counted yet."""
+
+    hits: list[_Hit] = field(default_factory=list)
+
+
+_held: ContextVar[Held | None] = ContextVar("vaxnet_ratelimit_held", default=None)
+
+
+@contextmanager
+def held() -> Iterator[Held]:
+    """Hold back the hits check_rate counts in the block, for `count_held_and_read`.
+
+    Hits still held when the block ends are counted then, even when it ends with an error;
+    one over its limit raises RateLimited, as check_rate would have at the start.
+    """
+    hits = Held()
+    token = _held.set(hits)
+    try:
+        yield hits
+    finally:
+        _held.reset(token)
+        count_held_and_read(hits, [])
+
+
+def count_held_and_read(held: Held, keys: Sequence[str]) -> dict[str, Any]:
+    """Count the held hits, then read keys from the cache (as cache.get_many does).
+
+    On Redis, one round trip for both. The hits are counted in the order they were made,
+    and the first one over its limit raises RateLimited without counting those after it.
+    """
+    hits, held.hits = held.hits, []
+    if not hits and not keys:
+        return {}
+    cache = caches["default"]
+    if isinstance(cache, RedisCache):
+        results, found = _redis_count(cache, hits, keys)
+        for hit, result in zip(hits, results, strict=False):
+            _refuse(hit, result)
+        return found
+    for hit in hits:
+        _refuse(hit, _generic_hit(cache, _cache_key(hit.key), hit.limit, hit.window_seconds))
+    return cache.get_many(keys) if keys else {}
+
+
+def _refuse(hit: _Hit, result: RateLimitResult) -> None:
+    if not result.allowed:
+        message = hit.message(result.retry_after) if hit.message is not None else None
+        raise RateLimited(result.retry_after, message)
 
 
 def check_rate(
@@ -118,13 +232,17 @@ def check_rate(
 ) -> RateLimitResult:
     """Count one hit against a key, refusing it with RateLimited (429) when over the limit.
 
-    `message`, if given, makes the refusal's text from the seconds to wait.
+    `message`, if given, makes the refusal's text from the seconds to wait. Inside
+    `held()` the hit is held back and counted later; the result returned is then only
+    provisional (allowed, count 0).
     """
+    pending = _Hit(key, limit, window_seconds, message)
+    holding = _held.get()
+    if holding is not None:
+        holding.hits.append(pending)
+        return RateLimitResult(allowed=True, retry_after=0, count=0, limit=limit)
     result = hit(key, limit, window_seconds)
-    if not result.allowed:
-        raise RateLimited(
-            result.retry_after, message(result.retry_after) if message is not None else None
-        )
+    _refuse(pending, result)
     return result
 
 
