@@ -14,7 +14,7 @@ database), and loads it with wrk on the same machine:
 
 Each pair runs in alternating rounds and the ratio is taken from their totals: the
 machines are shared and noisy, so the ratio is the figure. Each request comes from its
-own client address (X-Real-IP, which the bench's WSGI entry point trusts as a proxy's),
+own client address (X-Real-IP, which vaxnet trusts as a proxy's: VAXNET_CLIENT_IP_HEADER),
 so rate limits count as they would for many citizens. SMS are queued as in production:
 a row in the outbox and a Celery task on the Redis broker (no worker runs; the broker's
 Redis database is flushed at the end). After the run, every session is checked for
@@ -24,7 +24,7 @@ Environment: BENCH_SECONDS (per round, default 6), BENCH_ROUNDS (default 3),
 BENCH_WORKER_CLASS (gthread or sync; default gthread), BENCH_THREADS (per gthread worker,
 default 4), BENCH_POSTGRES (server URL without database), BENCH_REDIS (URL with database
 number; it is flushed), BENCH_ROWS (accounts per booking round), BENCH_VERBOSE=1 (print
-every wrk run).
+every wrk run), BENCH_ONLY (availability or booking: run that half only).
 """
 
 import json
@@ -57,6 +57,11 @@ THREADS = int(os.environ.get("BENCH_THREADS", "4"))
 POSTGRES = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432").rstrip("/")
 REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/14")
 VERBOSE = os.environ.get("BENCH_VERBOSE", "") not in ("", "0")
+ONLY = os.environ.get("BENCH_ONLY", "")
+if ONLY not in ("", "availability", "booking"):
+    sys.exit(f"BENCH_ONLY is {ONLY!r}: availability, booking, or unset for both")
+AVAILABILITY = ONLY in ("", "availability")
+BOOKING = ONLY in ("", "booking")
 WORKERS = 2
 CONNECTIONS = 64
 WRK_THREADS = 2
@@ -78,12 +83,11 @@ RAW_PATH = "/bench/book"
 
 
 def wsgi_app() -> Callable[..., Any]:
-    """Return vaxnet's WSGI application with the bench routes, behind a trusted proxy.
+    """Return vaxnet's WSGI application with the bench routes.
 
-    vaxnet takes the client's address from REMOTE_ADDR. Behind a load balancer, the proxy
-    in front of gunicorn must put the client's address there; here the load generator
-    plays that proxy and sends it as X-Real-IP, so that rate limits count per client as
-    they would in production instead of all requests coming from 127.0.0.1.
+    Each request carries its own client address in X-Real-IP, which vaxnet takes as a
+    proxy's (VAXNET_CLIENT_IP_HEADER), so that rate limits count per client as they would
+    in production instead of all requests coming from 127.0.0.1.
     """
     import django
     from django.conf import settings
@@ -91,15 +95,7 @@ def wsgi_app() -> Callable[..., Any]:
 
     django.setup()
     settings.ROOT_URLCONF = "bench.urls"
-    handler = WSGIHandler()
-
-    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        address = environ.get("HTTP_X_REAL_IP")
-        if address:
-            environ["REMOTE_ADDR"] = address
-        return handler(environ, start_response)
-
-    return application
+    return WSGIHandler()
 
 
 # The bench side.
@@ -246,6 +242,8 @@ def _environment(database: str, var_dir: str) -> dict[str, str]:
         "VAXNET_VAR_DIR": var_dir,
         "VAXNET_SMS_TRANSPORT": "file",
         "VAXNET_SMS_FILE": str(Path(var_dir) / "sms.jsonl"),
+        # wrk plays the proxy in front of gunicorn: each request names its client.
+        "VAXNET_CLIENT_IP_HEADER": "X-Real-IP",
         "VAXNET_STATIC_MANIFEST": "0",
         # Plain HTTP on the loopback: TLS ends at the proxy in production.
         "SECURE_SSL_REDIRECT": "0",
@@ -297,7 +295,7 @@ def _build(var_dir: Path) -> Plan:
 
     from vaxnet.api.models import ApiToken
     from vaxnet.api.v1_auth import TOKEN_LIFETIME, token_text
-    from vaxnet.booking.services import SlotSpec, session_create
+    from vaxnet.booking.planning import SlotSpec, session_create
     from vaxnet.countries.models import Country, IdDocumentType
     from vaxnet.facilities.services import facility_create
     from vaxnet.geo.models import Region
@@ -361,7 +359,7 @@ def _build(var_dir: Path) -> Plan:
     passport = IdDocumentType.objects.get(country=country, code="passport")
     files: dict[str, list[Path]] = {"vaxnet": [], "raw": []}
     row = 0
-    for phase, route in (("vaxnet", BOOK_PATH), ("raw", RAW_PATH)):
+    for phase, route in (("vaxnet", BOOK_PATH), ("raw", RAW_PATH)) if BOOKING else ():
         # The first file warms the server up (imports, connections); the others are rounds.
         for round_number, size in enumerate([WARM_ROWS] + [ROWS_PER_ROUND] * ROUNDS):
             first = row
@@ -578,15 +576,20 @@ def main() -> int:
     )
     for problem in problems[:20]:
         print(f"  {problem}")
-    print(
-        f"figures: availability ratio {ratio_a:.2f} (target 0.7), booking ratio {ratio_b:.2f} "
-        f"(target 0.5); run time {time.monotonic() - started:.0f} s"
-    )
+    figures = []
+    if ratio_a is not None:
+        figures.append(f"availability ratio {ratio_a:.2f} (target 0.7)")
+    if ratio_b is not None:
+        figures.append(f"booking ratio {ratio_b:.2f} (target 0.5)")
+    print(f"figures: {', '.join(figures)}; run time {time.monotonic() - started:.0f} s")
     return 1 if problems or errors else 0
 
 
-def _measure(plan: Plan, env: dict[str, str]) -> tuple[float, float, int]:
-    """Serve the bench database with gunicorn, load it with wrk, print and return the ratios."""
+def _measure(plan: Plan, env: dict[str, str]) -> tuple[float | None, float | None, int]:
+    """Serve the bench database with gunicorn, load it with wrk, print and return the ratios.
+
+    A half that BENCH_ONLY leaves out has no ratio (None).
+    """
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     calendar_url, bare_url = base + plan.calendar_path, base + "/bench/bare-file"
@@ -596,37 +599,44 @@ def _measure(plan: Plan, env: dict[str, str]) -> tuple[float, float, int]:
         body = _get(calendar_url)
         Path(env["VAXNET_BENCH_BODY"]).write_bytes(body)
         assert _get(bare_url) == body
-        for url in (calendar_url, bare_url):
-            _timed_wrk(master, url, 2)  # warm up every worker and thread
-        calendar, bare = _alternate(
-            lambda _r: _timed_wrk(master, calendar_url, SECONDS),
-            lambda _r: _timed_wrk(master, bare_url, SECONDS),
+        totals: list[Total] = []
+        if AVAILABILITY:
+            for url in (calendar_url, bare_url):
+                _timed_wrk(master, url, 2)  # warm up every worker and thread
+            calendar, bare = _alternate(
+                lambda _r: _timed_wrk(master, calendar_url, SECONDS),
+                lambda _r: _timed_wrk(master, bare_url, SECONDS),
+            )
+            totals += [calendar, bare]
+        if BOOKING:
+            for phase in ("vaxnet", "raw"):
+                _timed_wrk(master, base, 1, str(files[phase][0]), threads)
+            booked, raw = _alternate(
+                lambda r: _timed_wrk(master, base, SECONDS, str(files["vaxnet"][r + 1]), threads),
+                lambda r: _timed_wrk(master, base, SECONDS, str(files["raw"][r + 1]), threads),
+            )
+            totals += [booked, raw]
+    ratio_a = ratio_b = None
+    if AVAILABILITY:
+        centres = json.loads(body)["centers"]
+        sessions = sum(len(centre["sessions"]) for centre in centres)
+        print(
+            f"(a) availability: calendarByDistrict, {len(centres)} centres, {sessions} sessions, "
+            f"{len(body)} bytes; each request from its own client address"
         )
-        for phase in ("vaxnet", "raw"):
-            _timed_wrk(master, base, 1, str(files[phase][0]), threads)
-        booked, raw = _alternate(
-            lambda r: _timed_wrk(master, base, SECONDS, str(files["vaxnet"][r + 1]), threads),
-            lambda r: _timed_wrk(master, base, SECONDS, str(files["raw"][r + 1]), threads),
+        ratio_a = _print_pair("calendarByDistrict", "req", calendar, "bare view", bare)
+        print(
+            f"    while serving the bare view: wrk {bare.generator_load:.2f} and gunicorn "
+            f"{bare.server_load:.2f} of {os.cpu_count()} cores"
         )
-    centres = json.loads(body)["centers"]
-    sessions = sum(len(centre["sessions"]) for centre in centres)
-    print(
-        f"(a) availability: calendarByDistrict, {len(centres)} centres, {sessions} sessions, "
-        f"{len(body)} bytes; each request from its own client address"
-    )
-    ratio_a = _print_pair("calendarByDistrict", "req", calendar, "bare view", bare)
-    print(
-        f"    while serving the bare view: wrk {bare.generator_load:.2f} and gunicorn "
-        f"{bare.server_load:.2f} of {os.cpu_count()} cores"
-    )
-    print(
-        f"(b) booking: {CONNECTIONS} connections, one account and beneficiary per request, "
-        f"1 in {SMALL_EVERY} to a session with {SMALL_PLACES} places"
-    )
-    ratio_b = _print_pair("POST /api/v1/appointments", "booking", booked, "raw SQL", raw)
-    if booked.count("wrapped") or raw.count("wrapped"):
-        print("    warning: rows ran out and were used again; raise BENCH_ROWS")
-    totals = (calendar, bare, booked, raw)
+    if BOOKING:
+        print(
+            f"(b) booking: {CONNECTIONS} connections, one account and beneficiary per request, "
+            f"1 in {SMALL_EVERY} to a session with {SMALL_PLACES} places"
+        )
+        ratio_b = _print_pair("POST /api/v1/appointments", "booking", booked, "raw SQL", raw)
+        if booked.count("wrapped") or raw.count("wrapped"):
+            print("    warning: rows ran out and were used again; raise BENCH_ROWS")
     errors = sum(t.count("failed") + t.count("socket_errors") for t in totals)
     if errors:
         log = Path(env["VAXNET_VAR_DIR"]) / "gunicorn.log"

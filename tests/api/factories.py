@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from django.test import Client
 
 from vaxnet.booking.models import Session
-from vaxnet.booking.services import SlotSpec, session_create
+from vaxnet.booking.planning import SlotSpec, session_create
 from vaxnet.core.checksums import verhoeff_digit
 from vaxnet.countries.models import Country
 from vaxnet.facilities.models import Facility

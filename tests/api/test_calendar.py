@@ -9,7 +9,7 @@ from django.test import Client
 
 from tests.api.factories import TOMORROW, cowin, get, plan
 from vaxnet.api.cowin_v2_schemas import CalendarByCenterOut, CalendarOut
-from vaxnet.booking.services import SlotSpec
+from vaxnet.booking.planning import SlotSpec
 from vaxnet.facilities.models import Facility
 from vaxnet.facilities.services import facility_set_fee
 from vaxnet.vaccines.models import Vaccine

@@ -11,7 +11,7 @@ from django.utils import timezone
 from tests.api.factories import NOW, TODAY, TOMORROW, cowin, get, plan
 from vaxnet.api.cowin_v2_schemas import SessionsOut
 from vaxnet.booking.models import Session
-from vaxnet.booking.services import SlotSpec
+from vaxnet.booking.planning import SlotSpec
 from vaxnet.facilities.models import Facility
 from vaxnet.facilities.services import facility_set_fee
 from vaxnet.vaccines.models import Vaccine

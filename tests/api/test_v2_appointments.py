@@ -12,7 +12,7 @@ from tests.api.cowin_client import OTHER_PHONE, PHONE, call, refusal, sign_in
 from tests.api.factories import NOW, TOMORROW, cowin, member, plan
 from vaxnet.api import cowin_v2_auth
 from vaxnet.booking.models import Appointment, Session
-from vaxnet.booking.services import SlotSpec
+from vaxnet.booking.planning import SlotSpec
 from vaxnet.countries.models import Country
 from vaxnet.facilities.models import Facility
 from vaxnet.people.models import Beneficiary

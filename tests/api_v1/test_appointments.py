@@ -71,7 +71,7 @@ def test_it_refuses_with_the_reason(
 def test_it_refuses_a_full_slot(client: Client, token: str, hill_phc: Facility) -> None:
     from datetime import time
 
-    from vaxnet.booking.services import SlotSpec
+    from vaxnet.booking.planning import SlotSpec
 
     small = plan(hill_phc, capacity={1: (1, 0)}, slots=[SlotSpec(time(9), time(11), 1)])
     _book(client, token, small.public_id, "09:00", _member(client, token, 1))

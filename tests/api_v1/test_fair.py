@@ -11,7 +11,7 @@ from tests.api.factories import NOW, TOMORROW, plan
 from vaxnet.api import v1
 from vaxnet.booking.draw import draw_close
 from vaxnet.booking.models import Appointment, Draw, Session, WaitlistEntry, WaitlistOffer
-from vaxnet.booking.services import SlotSpec
+from vaxnet.booking.planning import SlotSpec
 from vaxnet.booking.waitlist import waitlist_place_freed
 from vaxnet.facilities.models import Facility
 

@@ -9,7 +9,7 @@ from django.test import Client
 
 from tests.api.factories import RELEASED, TODAY, TOMORROW, add_centre, plan
 from vaxnet.api import v1_sessions
-from vaxnet.booking.services import SlotSpec, session_create
+from vaxnet.booking.planning import SlotSpec, session_create
 from vaxnet.facilities.models import Facility
 from vaxnet.vaccines.models import Vaccine
 

@@ -27,7 +27,7 @@ def setup(plan: dict[str, Any]) -> dict[str, Any]:
     from django.utils import timezone
 
     from vaxnet.api.v1_auth import api_token_issue, token_text
-    from vaxnet.booking.services import SlotSpec, session_create
+    from vaxnet.booking.planning import SlotSpec, session_create
     from vaxnet.countries.models import Country
     from vaxnet.facilities.models import Facility
     from vaxnet.people.models import Account

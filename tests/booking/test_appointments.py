@@ -9,14 +9,8 @@ import time_machine
 from django.utils import timezone
 
 from vaxnet.booking.models import Appointment, Session, SessionDose, Slot
-from vaxnet.booking.services import (
-    SlotSpec,
-    appointment_book,
-    appointment_cancel,
-    appointment_reschedule,
-    session_cancel,
-    session_create,
-)
+from vaxnet.booking.planning import SlotSpec, session_cancel, session_create
+from vaxnet.booking.services import appointment_book, appointment_cancel, appointment_reschedule
 from vaxnet.core.checksums import verhoeff_digit
 from vaxnet.core.errors import DomainError
 from vaxnet.countries.models import Country

@@ -12,7 +12,7 @@ from django.test import Client
 from vaxnet.booking import availability
 from vaxnet.booking.draw import draw_close, draw_enter, draw_prepare
 from vaxnet.booking.models import Draw, Session
-from vaxnet.booking.services import SlotSpec
+from vaxnet.booking.planning import SlotSpec
 from vaxnet.countries.models import Country
 from vaxnet.facilities.models import Facility
 

@@ -8,7 +8,8 @@ import pytest
 from django.db import connection
 
 from vaxnet.booking.models import Appointment, SessionDose, Slot
-from vaxnet.booking.services import SlotSpec, appointment_book
+from vaxnet.booking.planning import SlotSpec
+from vaxnet.booking.services import appointment_book
 from vaxnet.core.errors import DomainError
 from vaxnet.countries.models import Country
 from vaxnet.facilities.models import Facility

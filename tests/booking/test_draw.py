@@ -30,7 +30,8 @@ from vaxnet.booking.models import (
     Slot,
     WaitlistEntry,
 )
-from vaxnet.booking.services import SlotSpec, appointment_book, booking_mode
+from vaxnet.booking.planning import SlotSpec
+from vaxnet.booking.services import appointment_book, booking_mode
 from vaxnet.core.errors import DomainError
 from vaxnet.countries.models import Country
 from vaxnet.facilities.models import Facility

@@ -16,7 +16,8 @@ from django.utils import timezone
 from tests.people.test_pages import sign_in_on_pages
 from vaxnet.booking.access import appointment_for_account
 from vaxnet.booking.models import Appointment, DrawEntry, Session, SessionDose, Slot
-from vaxnet.booking.services import SlotSpec, appointment_book, session_create
+from vaxnet.booking.planning import SlotSpec, session_create
+from vaxnet.booking.services import appointment_book
 from vaxnet.core.errors import NotFound
 from vaxnet.countries.models import Country
 from vaxnet.facilities.models import Facility

@@ -9,8 +9,9 @@ from django.core.management import call_command
 
 from vaxnet.booking import reminders
 from vaxnet.booking.models import Appointment, Session
+from vaxnet.booking.planning import SlotSpec
 from vaxnet.booking.reminders import reminders_send
-from vaxnet.booking.services import SlotSpec, appointment_book, appointment_cancel
+from vaxnet.booking.services import appointment_book, appointment_cancel
 from vaxnet.countries.models import Country
 from vaxnet.facilities.models import Facility
 from vaxnet.notifications.models import Message

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from vaxnet.booking.models import Session
-from vaxnet.booking.services import SlotSpec, session_create
+from vaxnet.booking.planning import SlotSpec, session_create
 from vaxnet.core.errors import DomainError
 from vaxnet.core.models import AuditEvent, User
 from vaxnet.facilities.models import Facility

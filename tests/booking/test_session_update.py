@@ -11,13 +11,8 @@ from django.db import connection
 from django.utils import timezone
 
 from vaxnet.booking.models import Appointment, Session, SessionDose, Slot, WaitlistOffer
-from vaxnet.booking.services import (
-    SlotSpec,
-    appointment_book,
-    appointment_cancel,
-    session_cancel,
-    session_update,
-)
+from vaxnet.booking.planning import SlotSpec, session_cancel, session_update
+from vaxnet.booking.services import appointment_book, appointment_cancel
 from vaxnet.booking.waitlist import waitlist_subscribe
 from vaxnet.core.errors import DomainError
 from vaxnet.core.models import AuditEvent, User
@@ -347,7 +342,7 @@ def test_it_makes_cached_availability_stale_and_waits_for_release_to_offer(
 ) -> None:
     changed: list[int] = []
     monkeypatch.setattr(
-        "vaxnet.booking.services.availability_changed", lambda session: changed.append(session.pk)
+        "vaxnet.booking.planning.availability_changed", lambda session: changed.append(session.pk)
     )
 
     with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks() as callbacks:

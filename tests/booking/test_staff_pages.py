@@ -11,7 +11,8 @@ from django.core.cache import caches
 from django.test import Client
 
 from vaxnet.booking.models import Appointment, Session, SessionDose, Slot
-from vaxnet.booking.services import appointment_book, session_create
+from vaxnet.booking.planning import session_create
+from vaxnet.booking.services import appointment_book
 from vaxnet.core.models import AuditEvent, User
 from vaxnet.countries.models import Country
 from vaxnet.facilities.models import Facility

@@ -18,7 +18,8 @@ from vaxnet.booking.models import (
     WaitlistEntry,
     WaitlistOffer,
 )
-from vaxnet.booking.services import SlotSpec, appointment_book, appointment_cancel
+from vaxnet.booking.planning import SlotSpec
+from vaxnet.booking.services import appointment_book, appointment_cancel
 from vaxnet.booking.waitlist import (
     waitlist_leave,
     waitlist_offer_accept,

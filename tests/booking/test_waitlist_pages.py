@@ -22,7 +22,7 @@ from vaxnet.booking.models import (
     WaitlistEntry,
     WaitlistOffer,
 )
-from vaxnet.booking.services import SlotSpec
+from vaxnet.booking.planning import SlotSpec
 from vaxnet.booking.waitlist import waitlist_place_freed, waitlist_subscribe
 from vaxnet.core.errors import NotFound
 from vaxnet.countries.models import Country

@@ -8,7 +8,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from vaxnet.booking.services import SlotSpec, session_create
+from vaxnet.booking.planning import SlotSpec, session_create
 from vaxnet.facilities.models import Facility
 from vaxnet.facilities.services import facility_create
 from vaxnet.geo.models import Region

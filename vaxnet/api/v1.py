@@ -42,17 +42,19 @@ from vaxnet.api.v1_schemas import (
 )
 from vaxnet.booking.access import appointment_for_account
 from vaxnet.booking.citizen_queries import (
+    kept_session_for_booking,
     members_with_appointments,
     session_for_booking,
+    session_forget,
 )
 from vaxnet.booking.models import Appointment, Session, Slot
 from vaxnet.booking.services import appointment_book, appointment_cancel, appointment_reschedule
 from vaxnet.core.errors import DomainError, NotFound
 from vaxnet.core.i18n import localized
-from vaxnet.core.ratelimit import RateLimited, check_rate
+from vaxnet.core.ratelimit import RateLimited, check_rate, count_held_and_read, held
 from vaxnet.countries.models import Country
 from vaxnet.countries.queries import active_country
-from vaxnet.people.access import beneficiary_for_account
+from vaxnet.people.access import beneficiaries_for_account, beneficiary_for_account
 from vaxnet.people.models import OTP_VALID_FOR, Account, Beneficiary
 from vaxnet.people.services import (
     UNSET,
@@ -182,8 +184,11 @@ def _rate(key: str, limit: tuple[int, int]) -> None:
 
 
 def _booking_rate(request: HttpRequest, account: Account) -> None:
-    _rate(f"booking:account:{account.pk}", BOOKING_PER_ACCOUNT)
-    _rate(f"booking:client:{_client(request)}", BOOKING_PER_CLIENT)
+    # Both counts in one Redis round trip, in this order; the first refusal stops the other.
+    with held() as hits:
+        _rate(f"booking:account:{account.pk}", BOOKING_PER_ACCOUNT)
+        _rate(f"booking:client:{_client(request)}", BOOKING_PER_CLIENT)
+        count_held_and_read(hits, [])
 
 
 def _hhmm(moment: time | None) -> str | None:
@@ -199,10 +204,40 @@ def _slot(session: Session, start: str) -> Slot:
 
 
 def _session(account: Account, public_id: str) -> Session:
-    session = session_for_booking(account.country, public_id)
+    return _offered(session_for_booking(account.country, public_id))
+
+
+def _offered(session: Session | None) -> Session:
     if session is None:
         raise DomainError("session_unknown", _("This session is not offered."), field="session")
     return session
+
+
+# Refusals that depend on the session's plan (its status, dates, ages, doses, slots, draw),
+# which a copy kept in the process may state wrongly: booking again from a fresh read is
+# then the answer. The capacity refusals (dose_full, slot_full) come from the database.
+_PLAN_REFUSALS = frozenset(
+    {
+        "session_changed",
+        "session_closed",
+        "session_over",
+        "not_released",
+        "fair_window_open",
+        "same_day_closed",
+        "draw_pending",
+        "slot_unknown",
+        "dose_not_offered",
+        "age_not_in_session",
+    }
+)
+
+
+def _book(account: Account, session: Session | None, payload: BookIn) -> list[Appointment]:
+    """Book the slot the payload names (by its start, HH:MM) for the members it names."""
+    offered = _offered(session)
+    slot = _slot(offered, payload.slot)
+    members = beneficiaries_for_account(account, payload.beneficiaries)
+    return appointment_book(beneficiaries=members, session=offered, slot=slot)
 
 
 def _beneficiary_out(beneficiary: Beneficiary) -> dict[str, Any]:
@@ -432,10 +467,16 @@ def appointments_book(request: HttpRequest, payload: BookIn) -> HttpResponse:
     _booking_rate(request, account)
 
     def work() -> Answer:
-        session = _session(account, payload.session)
-        slot = _slot(session, payload.slot)
-        members = [beneficiary_for_account(account, ref) for ref in payload.beneficiaries]
-        booked = appointment_book(beneficiaries=members, session=session, slot=slot)
+        session, kept = kept_session_for_booking(account.country, payload.session)
+        try:
+            booked = _book(account, session, payload)
+        except DomainError as refusal:
+            # A refusal that a kept copy of the session may have caused: read it afresh, once.
+            if not kept or refusal.code not in _PLAN_REFUSALS:
+                raise
+            session_forget(payload.session)
+            session, _kept = kept_session_for_booking(account.country, payload.session)
+            booked = _book(account, session, payload)
         return 201, {"appointments": [_appointment_out(a) for a in booked]}
 
     return idempotent(request, scope=_scope(account), work=work)

@@ -77,7 +77,7 @@ def token_for(text: str) -> ApiToken | None:
     found = token_id(text.strip())
     if found is None:
         return None
-    return (
+    tokens = (
         ApiToken.objects.select_related("account__country")
         .filter(
             public_id=found,
@@ -85,8 +85,10 @@ def token_for(text: str) -> ApiToken | None:
             expires_at__gt=timezone.now(),
             account__active=True,
         )
-        .first()
+        # The public id is unique: no order to build (this runs on every signed-in request).
+        .order_by()
     )
+    return next(iter(tokens[:1]), None)
 
 
 def request_token(request: HttpRequest) -> ApiToken | None:

@@ -3,7 +3,11 @@
 Each read is a fixed number of queries, however many centres, sessions or members it finds.
 """
 
+import copy
 import re
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -19,6 +23,7 @@ from vaxnet.booking.models import (
     Appointment,
     DrawEntry,
     Session,
+    SessionDose,
     Slot,
     WaitlistEntry,
     WaitlistOffer,
@@ -376,15 +381,91 @@ def _by_postal_code(
 
 def session_for_booking(country: Country, public_id: str) -> Session | None:
     """Return a session of an active centre of the country, with its slots and doses."""
-    return (
+    found = (
         Session.objects.filter(
             public_id=str(public_id)[:16], facility__country=country, facility__active=True
         )
         # The country too: booking checks its rules (release, fair window, same-day cut-off).
         .select_related("vaccine", "facility__country", "facility__region__parent")
-        .prefetch_related("doses", Prefetch("slots", queryset=_slots()))
-        .first()
+        # Explicit orders: the public id is unique, and the doses' default order would join
+        # the session again to sort by its date. Building the SQL is most of a booking's
+        # reading time, and these orders are cheaper to build as well as to run.
+        .order_by()
+        .prefetch_related(
+            Prefetch("doses", queryset=SessionDose.objects.order_by("dose_number")),
+            Prefetch("slots", queryset=_slots()),
+        )
     )
+    return next(iter(found[:1]), None)
+
+
+# Sessions as read by session_for_booking, kept in the process for the booking API: a
+# session's plan changes seldom and is booked often. Bounded (least recently used out),
+# dropped when the country's pack changes, and short-lived, so that what the booking does
+# not re-check in its transaction (the centre's and vaccine's names) is never older than
+# KEPT_SECONDS.
+KEPT_SECONDS = 30.0
+KEPT_SESSIONS = 2000
+_kept: OrderedDict[str, tuple[float, tuple[int, str], Session]] = OrderedDict()
+_kept_lock = threading.Lock()
+
+
+def kept_session_for_booking(country: Country, public_id: str) -> tuple[Session | None, bool]:
+    """Return a session to book, perhaps a copy kept in this process, and whether it was.
+
+    The session as session_for_booking finds it, with its vaccine, centre, country, doses
+    and slots (not its region, nor the slots' places left). Only for a caller that books
+    through `services.appointment_book`, which re-reads in its transaction what it checked
+    on the copy (status, vaccine, date, ages, opening time, the slot and the doses, the
+    centre being active) and refuses with `session_changed` when any differs; capacity is
+    judged by its conditional UPDATEs alone, never by the copy (whose counters are stale).
+    On such a refusal, or any other that the copy may have caused, forget the copy
+    (`session_forget`) and read the session again.
+    """
+    key = str(public_id)[:16]
+    pack = (country.pk, country.pack_digest)
+    now = time.monotonic()
+    with _kept_lock:
+        found = _kept.get(key)
+        # The caller's country is read with its request: a new pack (new booking rules,
+        # vaccines) makes every copy of the country's sessions old at once.
+        if found is not None and now - found[0] < KEPT_SECONDS and found[1] == pack:
+            _kept.move_to_end(key)
+            # A copy per request: the kept object is shared by the process's threads.
+            return copy.copy(found[2]), True
+    session = _session_to_book(country, key)
+    if session is not None:
+        with _kept_lock:
+            _kept[key] = (now, pack, copy.copy(session))
+            _kept.move_to_end(key)
+            while len(_kept) > KEPT_SESSIONS:
+                _kept.popitem(last=False)
+    return session, False
+
+
+def _session_to_book(country: Country, public_id: str) -> Session | None:
+    """Return session_for_booking's session with only what booking uses (no region, no places)."""
+    found = (
+        Session.objects.filter(
+            public_id=public_id, facility__country=country, facility__active=True
+        )
+        .select_related("vaccine", "facility")
+        .order_by()
+        .prefetch_related(
+            Prefetch("doses", queryset=SessionDose.objects.order_by("dose_number")),
+            Prefetch("slots", queryset=Slot.objects.order_by("starts_at")),
+        )
+    )
+    session = next(iter(found[:1]), None)
+    if session is not None:
+        session.facility.country = country  # the one the query required, as the caller read it
+    return session
+
+
+def session_forget(public_id: str) -> None:
+    """Drop this process's kept copy of a session (its plan changed, or a copy was refused)."""
+    with _kept_lock:
+        _kept.pop(str(public_id)[:16], None)
 
 
 def members_with_appointments(account: Account) -> list[Beneficiary]:

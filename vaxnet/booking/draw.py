@@ -18,9 +18,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from vaxnet.booking.availability import availability_changed
+from vaxnet.booking.messages import notify_appointment, notify_beneficiary
 from vaxnet.booking.models import Appointment, Draw, DrawEntry, Session, SessionDose, Slot
-from vaxnet.booking.services import _dose_for, _sms, _take_online_place, booking_mode
-from vaxnet.booking.waitlist import notify_beneficiary, waitlist_join_after_draw
+from vaxnet.booking.services import booking_mode, dose_for, take_online_place
+from vaxnet.booking.waitlist import waitlist_join_after_draw
 from vaxnet.core.audit import audit_record
 from vaxnet.core.errors import DomainError
 from vaxnet.people.models import Beneficiary
@@ -174,7 +175,7 @@ def draw_enter(
         raise DomainError(
             "draw_not_open", _("This session is not taking entries for a fair draw now.")
         )
-    doses = [(beneficiary, _dose_for(beneficiary, session)) for beneficiary in beneficiaries]
+    doses = [(beneficiary, dose_for(beneficiary, session)) for beneficiary in beneficiaries]
     for beneficiary, dose_number in doses:
         if Appointment.objects.filter(
             beneficiary=beneficiary, dose_number=dose_number, status__in=Appointment.LIVE
@@ -284,7 +285,7 @@ def draw_close(*, draw: Draw, now: datetime | None = None) -> DrawOutcome:
         # for each other in one direction only, never in a deadlock.
         for line, label in sorted(winners, key=lambda w: by_line[w[0]].beneficiary_id):
             entry = by_line[line]
-            _take_online_place(session, slots[label], entry.dose_number)
+            take_online_place(session, slots[label], entry.dose_number)
             try:
                 with transaction.atomic():
                     appointment = Appointment.objects.create(
@@ -309,7 +310,7 @@ def draw_close(*, draw: Draw, now: datetime | None = None) -> DrawOutcome:
                 obj=appointment,
                 data={"session": session.public_id, "dose": entry.dose_number, "draw": draw.pk},
             )
-            _sms(appointment, "draw_won")
+            notify_appointment(appointment, "draw_won")
 
         out = won | set(excluded)
         losers = [e for line, e in by_line.items() if line not in out]

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
+from vaxnet.booking.messages import notify_beneficiary
 from vaxnet.booking.models import Appointment, Session
-from vaxnet.booking.waitlist import notify_beneficiary
 from vaxnet.core.errors import DomainError
 from vaxnet.countries.models import Country
 from vaxnet.notifications.models import Message

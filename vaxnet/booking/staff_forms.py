@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from vaxnet.booking.models import Session
-from vaxnet.booking.services import SlotSpec
+from vaxnet.booking.planning import SlotSpec
 from vaxnet.countries.models import Country
 from vaxnet.facilities.models import Facility
 from vaxnet.vaccines.models import Vaccine, VaccineDose

@@ -23,7 +23,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
-from vaxnet.booking import services, staff_forms
+from vaxnet.booking import planning, staff_forms
 from vaxnet.booking.models import Appointment, Session
 from vaxnet.core.access import active_memberships, facilities_in_scope, facility_for_staff
 from vaxnet.core.errors import DomainError, NotFound
@@ -234,7 +234,7 @@ def session_new(request: HttpRequest, code: str) -> HttpResponse:
     if form.errors:
         return _form_page(request, facility, form, vaccines, status=400)
     try:
-        session = services.session_create(by=_user(request), facility=facility, **form.plan)
+        session = planning.session_create(by=_user(request), facility=facility, **form.plan)
     except DomainError as error:
         form.errors = refusal(error)
         return _form_page(request, facility, form, vaccines, status=error.status)
@@ -266,7 +266,7 @@ def session_edit(request: HttpRequest, code: str, public_id: str) -> HttpRespons
     if form.errors:
         return _form_page(request, facility, form, vaccines, session, status=400)
     try:
-        services.session_update(by=_user(request), session=session, **form.plan)
+        planning.session_update(by=_user(request), session=session, **form.plan)
     except DomainError as error:
         form.errors = refusal(error)
         return _form_page(request, facility, form, vaccines, session, status=error.status)
@@ -295,7 +295,7 @@ def session_cancel(request: HttpRequest, code: str, public_id: str) -> HttpRespo
         return render(request, "staff/session_cancel.html", context)
     context["reason"] = request.POST.get("reason", "")[:_REASON_LENGTH]
     try:
-        services.session_cancel(by=_user(request), session=session, reason=context["reason"])
+        planning.session_cancel(by=_user(request), session=session, reason=context["reason"])
     except DomainError as error:
         context["errors"] = refusal(error)
         return render(request, template, context, status=error.status)

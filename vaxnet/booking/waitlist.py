@@ -12,11 +12,11 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
-from django.utils import timezone, translation
-from django.utils.formats import date_format
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from vaxnet.booking.availability import availability_changed
+from vaxnet.booking.messages import notify_appointment, notify_beneficiary
 from vaxnet.booking.models import (
     Appointment,
     Session,
@@ -25,7 +25,7 @@ from vaxnet.booking.models import (
     WaitlistEntry,
     WaitlistOffer,
 )
-from vaxnet.booking.services import _dose_for, _sms, _take_online_place, booking_mode
+from vaxnet.booking.services import booking_mode, dose_for, take_online_place
 from vaxnet.core.audit import audit_record
 from vaxnet.core.errors import DomainError
 from vaxnet.geo.models import Region
@@ -41,37 +41,6 @@ DRAW_WAITLIST_DAYS = 7
 
 class _NoPlace(Exception):
     """The freed place was taken before it could be offered."""
-
-
-def notify_beneficiary(
-    *,
-    beneficiary: Beneficiary,
-    session: Session,
-    slot: Slot | None,
-    template: str,
-    dedupe_key: str,
-    **extra: str | int,
-) -> None:
-    """Queue a message about a session to a beneficiary's account, in its language."""
-    from vaxnet.notifications.kinds import KINDS
-    from vaxnet.notifications.services import message_enqueue
-
-    account = beneficiary.account
-    with translation.override(account.language):
-        context: dict[str, str | int] = {
-            "name": beneficiary.name,
-            "centre": session.facility.name,
-            "date": date_format(session.date, "DATE_FORMAT"),
-            "slot": str(slot) if slot is not None else "",
-            **extra,
-        }
-    message_enqueue(
-        to=account.phone,
-        language=account.language,
-        template=template,
-        context={key: value for key, value in context.items() if key in KINDS[template].keys},
-        dedupe_key=dedupe_key,
-    )
 
 
 def waitlist_subscribe(
@@ -201,7 +170,7 @@ def _candidates(session: Session, dose_number: int) -> Iterable[WaitlistEntry]:
 def _eligible(entry: WaitlistEntry, session: Session, dose_number: int) -> bool:
     """Return whether the person may have this dose here and holds no live booking for it."""
     try:
-        if _dose_for(entry.beneficiary, session) != dose_number:
+        if dose_for(entry.beneficiary, session) != dose_number:
             return False
     except DomainError:
         return False
@@ -241,7 +210,7 @@ def waitlist_place_freed(
                 if not claimed:
                     continue  # a concurrent offer took this person
                 try:
-                    _take_online_place(session, slot, dose_number)
+                    take_online_place(session, slot, dose_number)
                 except DomainError:
                     raise _NoPlace from None
                 return _offer(entry, session, slot, dose_number, now)
@@ -370,7 +339,7 @@ def waitlist_offer_accept(*, offer: WaitlistOffer, now: datetime | None = None) 
                 "offer": offer.public_id,
             },
         )
-        _sms(appointment, "booking_confirmed")
+        notify_appointment(appointment, "booking_confirmed")
         availability_changed(offer.session)
     return appointment
 

@@ -8,8 +8,9 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Value, When
+from django.db.models.constants import OnConflict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -65,33 +66,59 @@ def message_enqueue(
         expires_at = now + timedelta(minutes=_positive_int(values[kind.expires_with]))
     body = render_text(channel="sms", template=template, language=language, context=values)
 
-    with transaction.atomic():
-        if dedupe_key is not None:
-            existing = Message.objects.filter(dedupe_key=dedupe_key).first()
-            if existing is not None:
-                return existing
-        try:
-            # A savepoint: a concurrent twin with the same key must not break the caller's
-            # transaction, only turn this call into "return the twin".
-            with transaction.atomic():
-                message = Message.objects.create(
-                    channel=Message.Channel.SMS,
-                    recipient=to,
-                    language=language,
-                    template=template,
-                    context=mask_secrets(template, values),
-                    body=body,
-                    expires_at=expires_at,
-                    dedupe_key=dedupe_key or "",
-                )
-        except IntegrityError:
-            if dedupe_key is None:
-                raise
-            return Message.objects.get(dedupe_key=dedupe_key)
-        # Robust: a broker that is down must not fail the caller's committed work; the
-        # message stays queued and `vaxnet send_pending` sends it later.
-        transaction.on_commit(partial(_dispatch, message.pk), robust=True)
+    message = Message(
+        channel=Message.Channel.SMS,
+        recipient=to,
+        language=language,
+        template=template,
+        context=mask_secrets(template, values),
+        body=body,
+        expires_at=expires_at,
+        dedupe_key=dedupe_key or "",
+    )
+    # One statement, so no transaction of its own: with the caller's, or committed at once.
+    if not _insert_unless_twin(message):
+        if dedupe_key is None:  # pragma: no cover - only a public id collision gets here
+            raise IntegrityError("the message could not be queued")
+        return Message.objects.get(dedupe_key=dedupe_key)
+    # Robust: a broker that is down must not fail the caller's committed work; the
+    # message stays queued and `vaxnet send_pending` sends it later.
+    transaction.on_commit(partial(_dispatch, message.pk), robust=True)
     return message
+
+
+def _insert_unless_twin(message: Message) -> bool:
+    """Insert a new message unless its dedupe key is taken; return whether it was inserted.
+
+    One `INSERT … ON CONFLICT DO NOTHING RETURNING id` (SQLite: `INSERT OR IGNORE`): a twin,
+    queued earlier or by a concurrent transaction (which this one then waits for), turns
+    the insert into nothing instead of an error, so no savepoint is needed to keep the
+    caller's transaction usable, and no SELECT before the insert to find the usual twin.
+    `bulk_create(ignore_conflicts=True)` would do the same but cannot return the new id,
+    which the send task needs; this is what bulk_create and save() call underneath.
+    """
+    meta = Message._meta
+    if not connection.features.can_return_columns_from_insert:  # pragma: no cover - SQLite < 3.35
+        try:
+            with transaction.atomic():
+                message.save(force_insert=True)
+        except IntegrityError:
+            return False
+        return True
+    fields = [field for field in meta.local_concrete_fields if not field.primary_key]
+    rows = Message.objects._insert(  # type: ignore[attr-defined]
+        [message],
+        fields=fields,
+        returning_fields=meta.db_returning_fields,
+        on_conflict=OnConflict.IGNORE,
+    )
+    if not rows or rows[0] is None:
+        return False
+    for field, value in zip(meta.db_returning_fields, rows[0], strict=True):
+        setattr(message, field.attname, value)
+    message._state.adding = False
+    message._state.db = connection.alias
+    return True
 
 
 def _checked_context(kind: Kind, context: Mapping[str, object]) -> dict[str, object]:

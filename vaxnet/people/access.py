@@ -15,14 +15,43 @@ def beneficiary_for_account(account: Account, reference: str) -> Beneficiary:
         raise NotFound()
     if len(reference) != REFERENCE_LENGTH or not reference.isdigit():
         raise NotFound()
-    beneficiary = (
-        Beneficiary.objects.filter(reference=reference)
-        .filter(account=account)
+    # The reference is unique: no order to build (the default one joins the account).
+    found = (
+        Beneficiary.objects.filter(reference=reference, account=account)
         .select_related("id_type", "country")
-        .first()
+        .order_by()
     )
+    beneficiary = next(iter(found[:1]), None)
     if beneficiary is None:
         raise NotFound()
     # The caller's own account: keep it on the row, so that nothing queries it again.
     beneficiary.account = account
     return beneficiary
+
+
+def beneficiaries_for_account(account: Account, references: list[str]) -> list[Beneficiary]:
+    """Return the beneficiaries with these references, in order, if the account registered all.
+
+    One query for them all, as beneficiary_for_account would answer each (NotFound for any
+    missing or not the account's); only their own rows, for booking (no ID type or country).
+    """
+    wanted = [str(reference).strip() for reference in references]
+    if not account.active:
+        raise NotFound()
+    if any(len(reference) != REFERENCE_LENGTH or not reference.isdigit() for reference in wanted):
+        raise NotFound()
+    found = {
+        beneficiary.reference: beneficiary
+        for beneficiary in Beneficiary.objects.filter(
+            account=account, reference__in=wanted
+        ).order_by()
+    }
+    if any(reference not in found for reference in wanted):
+        raise NotFound()
+    members = []
+    for reference in wanted:
+        beneficiary = found[reference]
+        # The caller's own account: keep it on the row, so that nothing queries it again.
+        beneficiary.account = account
+        members.append(beneficiary)
+    return members

@@ -9,6 +9,11 @@ from vaxnet.countries.models import Country
 from vaxnet.vaccines import eligibility
 from vaxnet.vaccines.durations import parse_duration
 
+# Vaccine rules kept in the process: (vaccine id, country id, code, pack digest) -> rule.
+# A rule is immutable; a plain dict is safe across threads (the worst case is a rule built twice).
+_RULES: dict[tuple[int, int, str, str], eligibility.VaccineRule] = {}
+_RULES_KEPT = 256
+
 
 class Vaccine(models.Model):
     """A vaccine product offered in a country, with its age window and series rules."""
@@ -48,9 +53,17 @@ class Vaccine(models.Model):
         """Return the product name in the active language (brand names rarely change)."""
         return localized(self.names) if self.names else self.name
 
-    def rule(self) -> eligibility.VaccineRule:
-        """Return the pure schedule the eligibility engine works with."""
-        return eligibility.VaccineRule(
+    def rule(self, *, pack_digest: str = "") -> eligibility.VaccineRule:
+        """Return the pure schedule the eligibility engine works with.
+
+        Given the digest of the country's pack (vaccines and their doses change only when a
+        pack is loaded, which changes the digest), the rule is kept in the process and its
+        doses are not read again.
+        """
+        key = (self.pk, self.country_id, self.code, pack_digest)
+        if pack_digest and key in _RULES:
+            return _RULES[key]
+        rule = eligibility.VaccineRule(
             code=self.code,
             target=self.target,
             min_age=parse_duration(self.min_age) if self.min_age else None,
@@ -58,6 +71,11 @@ class Vaccine(models.Model):
             mix_with=frozenset(self.mix_with),
             doses=tuple(dose.rule() for dose in self.doses.all()),
         )
+        if pack_digest:
+            if len(_RULES) >= _RULES_KEPT:
+                _RULES.clear()  # a new pack per country: start again rather than grow
+            _RULES[key] = rule
+        return rule
 
 
 class VaccineDose(models.Model):

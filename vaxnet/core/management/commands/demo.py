@@ -13,7 +13,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from vaxnet.booking.models import Session
-from vaxnet.booking.services import SlotSpec, session_create
+from vaxnet.booking.planning import SlotSpec, session_create
 from vaxnet.core.ids import ALPHABET
 from vaxnet.core.models import AuditEvent, User
 from vaxnet.countries.models import Country
