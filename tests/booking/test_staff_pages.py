@@ -479,3 +479,13 @@ def test_it_shows_the_on_site_only_plan_without_slots(client: Client, manager: U
     session = Session.objects.get()
     assert session.available_online == 0
     assert not session.slots.exists()
+
+
+def test_it_links_every_page_to_the_staff_pages(client: Client, manager: User) -> None:
+    signed_out = client.get("/").content.decode()
+    client.force_login(manager)
+    signed_in = client.get("/").content.decode()
+
+    assert 'href="/staff/">Staff sign-in</a>' in signed_out
+    assert 'href="/staff/">Staff</a>' in signed_in
+    assert "Staff sign-in" not in signed_in
