@@ -8,16 +8,19 @@ timestamp, so the same row always gives the same token: an idempotent replay of
 """
 
 from datetime import timedelta
+from typing import cast
 
 from django.conf import settings
 from django.core import signing
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone, translation
 from ninja.security import HttpBearer
 
 from vaxnet.api.models import ApiToken
 from vaxnet.core.audit import audit_record
+from vaxnet.core.rows import Table, columns, models_from_row
+from vaxnet.countries.models import Country
 from vaxnet.people.models import Account
 
 TOKEN_LIFETIME = timedelta(minutes=30)
@@ -77,18 +80,29 @@ def token_for(text: str) -> ApiToken | None:
     found = token_id(text.strip())
     if found is None:
         return None
-    tokens = (
-        ApiToken.objects.select_related("account__country")
-        .filter(
-            public_id=found,
-            revoked_at__isnull=True,
-            expires_at__gt=timezone.now(),
-            account__active=True,
-        )
-        # The public id is unique: no order to build (this runs on every signed-in request).
-        .order_by()
+    # Written out rather than built by the ORM: this runs on every signed-in request, and
+    # building the three-table SELECT cost Django more than running it (0.5 ms against
+    # 0.15 ms of CPU). The rows become models as the ORM's own would (vaxnet.core.rows).
+    # The public id is unique: no order.
+    ops = connection.ops
+    tables: list[Table] = [(ApiToken, "t"), (Account, "a"), (Country, "c")]
+    sql = (
+        f"SELECT {columns(tables)} FROM {ops.quote_name(ApiToken._meta.db_table)} t "  # noqa: S608
+        f"JOIN {ops.quote_name(Account._meta.db_table)} a ON a.id = t.account_id "
+        f"JOIN {ops.quote_name(Country._meta.db_table)} c ON c.id = a.country_id "
+        "WHERE t.public_id = %s AND t.revoked_at IS NULL AND t.expires_at > %s "
+        "AND a.active = %s"
     )
-    return next(iter(tokens[:1]), None)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [found, ops.adapt_datetimefield_value(timezone.now()), True])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    made = models_from_row(tables, row)
+    token, account = cast(ApiToken, made[0]), cast(Account, made[1])
+    account.country = cast(Country, made[2])
+    token.account = account
+    return token
 
 
 def request_token(request: HttpRequest) -> ApiToken | None:

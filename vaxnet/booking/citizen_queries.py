@@ -11,8 +11,10 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any, TypeVar, cast
 
 from django.core.paginator import Page, Paginator
+from django.db import connection, models
 from django.db.models import F, Max, Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date
@@ -30,6 +32,7 @@ from vaxnet.booking.models import (
 )
 from vaxnet.booking.queries import dose_history
 from vaxnet.booking.services import DoseVerdict, dose_verdict
+from vaxnet.core.rows import Table, columns, model_from_row, models_from_row
 from vaxnet.countries.models import Country
 from vaxnet.facilities.models import Facility
 from vaxnet.facilities.queries import narrow_by_postal_code
@@ -37,6 +40,8 @@ from vaxnet.geo.models import Region
 from vaxnet.people.models import Account, Beneficiary
 from vaxnet.vaccines.eligibility import PastDose, VaccineRule
 from vaxnet.vaccines.models import Vaccine
+
+M = TypeVar("M", bound=models.Model)
 
 FINDER_DAYS = 7
 PAGE_SIZE = 10
@@ -445,21 +450,53 @@ def kept_session_for_booking(country: Country, public_id: str) -> tuple[Session 
 
 def _session_to_book(country: Country, public_id: str) -> Session | None:
     """Return session_for_booking's session with only what booking uses (no region, no places)."""
-    found = (
-        Session.objects.filter(
-            public_id=public_id, facility__country=country, facility__active=True
-        )
-        .select_related("vaccine", "facility")
-        .order_by()
-        .prefetch_related(
-            Prefetch("doses", queryset=SessionDose.objects.order_by("dose_number")),
-            Prefetch("slots", queryset=Slot.objects.order_by("starts_at")),
-        )
+    # Written out rather than built by the ORM (three queries, as session_for_booking's):
+    # building them cost more CPU than running them, and the bench's workers read sessions
+    # often. The rows become models as the ORM's would (vaxnet.core.rows), the
+    # doses and slots kept on the session as prefetch_related keeps them.
+    ops = connection.ops
+    tables: list[Table] = [(Session, "s"), (Vaccine, "v"), (Facility, "f")]
+    sql = (
+        f"SELECT {columns(tables)} FROM {ops.quote_name(Session._meta.db_table)} s "  # noqa: S608
+        f"JOIN {ops.quote_name(Vaccine._meta.db_table)} v ON v.id = s.vaccine_id "
+        f"JOIN {ops.quote_name(Facility._meta.db_table)} f ON f.id = s.facility_id "
+        "WHERE s.public_id = %s AND f.country_id = %s AND f.active = %s"
     )
-    session = next(iter(found[:1]), None)
-    if session is not None:
-        session.facility.country = country  # the one the query required, as the caller read it
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [public_id, country.pk, True])
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        made = models_from_row(tables, row)
+        session = cast(Session, made[0])
+        session.vaccine = cast(Vaccine, made[1])
+        session.facility = cast(Facility, made[2])
+        # Where prefetch_related keeps them: session.doses.all() and .slots.all() read these.
+        session._prefetched_objects_cache = {  # type: ignore[attr-defined]
+            "doses": _children(cursor, session, SessionDose, "dose_number"),
+            "slots": _children(cursor, session, Slot, "starts_at"),
+        }
     return session
+
+
+def _children(cursor: Any, session: Session, model: type[M], order: str) -> QuerySet[M]:
+    """Return a session's doses or slots as prefetch_related keeps them (each knows its session)."""
+    ops = connection.ops
+    fields = model._meta.concrete_fields
+    cursor.execute(
+        f"SELECT {', '.join(ops.quote_name(field.column) for field in fields)} "  # noqa: S608
+        f"FROM {ops.quote_name(model._meta.db_table)} WHERE session_id = %s "
+        f"ORDER BY {ops.quote_name(order)}",
+        [session.pk],
+    )
+    rows = [model_from_row(model, row) for row in cursor.fetchall()]
+    cache_session = model._meta.get_field("session").set_cached_value  # type: ignore[union-attr]
+    for child in rows:
+        cache_session(child, session)
+    found: QuerySet[M] = QuerySet(model=model)
+    found._result_cache = rows
+    found._prefetch_done = True  # type: ignore[attr-defined]
+    return found
 
 
 def session_forget(public_id: str) -> None:

@@ -4,7 +4,10 @@ Missing and not-yours answer alike (NotFound), so that probing reference numbers
 teaches nothing.
 """
 
+from django.db import connection
+
 from vaxnet.core.errors import NotFound
+from vaxnet.core.rows import columns, model_from_row
 from vaxnet.people.models import REFERENCE_LENGTH, Account, Beneficiary
 
 
@@ -40,12 +43,20 @@ def beneficiaries_for_account(account: Account, references: list[str]) -> list[B
         raise NotFound()
     if any(len(reference) != REFERENCE_LENGTH or not reference.isdigit() for reference in wanted):
         raise NotFound()
-    found = {
-        beneficiary.reference: beneficiary
-        for beneficiary in Beneficiary.objects.filter(
-            account=account, reference__in=wanted
-        ).order_by()
-    }
+    # Written out rather than built by the ORM, which spent more CPU building this SELECT
+    # than the database spent running it; the rows become models as the ORM's would.
+    table = connection.ops.quote_name(Beneficiary._meta.db_table)
+    sql = (
+        f"SELECT {columns([(Beneficiary, 'b')])} FROM {table} b "  # noqa: S608
+        f"WHERE b.account_id = %s AND b.reference IN ({', '.join(['%s'] * len(wanted))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [account.pk, *wanted])
+        rows = cursor.fetchall()
+    found = {}
+    for row in rows:
+        beneficiary = model_from_row(Beneficiary, row, "b")
+        found[beneficiary.reference] = beneficiary
     if any(reference not in found for reference in wanted):
         raise NotFound()
     members = []
