@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tests.api.factories import NOW, plan
 from tests.api_v1.helpers import call, error_code, person, sign_in
+from tests.booking.test_session_update import _plan
 from vaxnet.booking.citizen_queries import kept_session_for_booking, session_forget
 from vaxnet.booking.models import Appointment, Session, SessionDose, Slot
 from vaxnet.booking.planning import SlotSpec, session_cancel, session_update
@@ -59,23 +60,6 @@ def _member(client: Client, token: str, seed: int, **changes: Any) -> str:
 def _book(client: Client, token: str, session: Session, slot: str, member: str) -> Any:
     body = {"session": session.public_id, "slot": slot, "beneficiaries": [member]}
     return call(client, "post", "appointments", body, token=token)
-
-
-def _plan(session: Session, **changes: Any) -> dict[str, Any]:
-    """Return the session's plan as session_update takes it, with some changes."""
-    session = Session.objects.get(pk=session.pk)
-    plan: dict[str, Any] = {
-        "on": session.date,
-        "vaccine": session.vaccine,
-        "capacity": {
-            d.dose_number: (d.capacity_online, d.capacity_onsite) for d in session.doses.all()
-        },
-        "slots": [SlotSpec(s.starts_at, s.ends_at, s.capacity) for s in session.slots.all()],
-        "release_at": session.release_at,
-        "min_age_years": session.min_age_years,
-        "max_age_years": session.max_age_years,
-    }
-    return plan | changes
 
 
 def _session_reads(queries: CaptureQueriesContext) -> int:
