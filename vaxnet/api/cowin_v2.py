@@ -9,6 +9,8 @@ sign-in and appointment calls are in `cowin_v2_auth`. docs/api.md maps every fie
 import functools
 import json
 import re
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date as Date
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,7 +36,7 @@ from vaxnet.api.cowin_v2_schemas import (
 from vaxnet.api.v1_auth import speak
 from vaxnet.booking import availability
 from vaxnet.core.errors import DomainError
-from vaxnet.core.ratelimit import held
+from vaxnet.core.ratelimit import Held, held
 from vaxnet.countries.queries import active_country
 from vaxnet.geo.models import Region
 
@@ -254,6 +256,26 @@ def _nothing() -> tuple[str, ...]:
     return ()
 
 
+@contextmanager
+def _public_read(request: HttpRequest) -> Iterator[Held]:
+    """Count the caller's public read, held to go to Redis with the kept answer's versions."""
+    with held() as rates:
+        public_rate(request)
+        yield rates
+
+
+def _kept(
+    rates: Held,
+    key: str,
+    *,
+    build: Callable[[], tuple[bytes, datetime | None]],
+    scope: Callable[[], Iterable[str]] = _nothing,
+    seconds: int = availability.CACHE_SECONDS,
+) -> HttpResponse:
+    """Answer the kept answer while its districts are unchanged, else build and keep it."""
+    return _json(availability.cached(key, scope=scope, build=build, seconds=seconds, rates=rates))
+
+
 # Locations
 
 
@@ -266,19 +288,14 @@ def _nothing() -> tuple[str, ...]:
 )
 def states(request: HttpRequest) -> HttpResponse:
     """Every state (first-level region) of the country, by state_id."""
-    with held() as rates:
-        public_rate(request)
+    with _public_read(request) as rates:
         language = _language(request)
 
         def build() -> tuple[bytes, None]:
             return _encode(render.states(availability.states(), language)), None
 
         key = availability.cache_key("states", language)
-        return _json(
-            availability.cached(
-                key, scope=_nothing, build=build, seconds=LOCATION_CACHE_SECONDS, rates=rates
-            )
-        )
+        return _kept(rates, key, build=build, seconds=LOCATION_CACHE_SECONDS)
 
 
 @cowin_v2_api.get(
@@ -290,8 +307,7 @@ def states(request: HttpRequest) -> HttpResponse:
 )
 def districts(request: HttpRequest, state_id: str) -> HttpResponse:
     """The districts (second-level regions) of one state, by district_id."""
-    with held() as rates:
-        public_rate(request)
+    with _public_read(request) as rates:
         language = _language(request)
         number = _identifier(state_id.strip(), _invalid_state())
 
@@ -302,11 +318,7 @@ def districts(request: HttpRequest, state_id: str) -> HttpResponse:
             return _encode(render.districts(availability.districts(region), language)), None
 
         key = availability.cache_key("districts", language, number)
-        return _json(
-            availability.cached(
-                key, scope=_nothing, build=build, seconds=LOCATION_CACHE_SECONDS, rates=rates
-            )
-        )
+        return _kept(rates, key, build=build, seconds=LOCATION_CACHE_SECONDS)
 
 
 # Sessions on one day
@@ -332,8 +344,7 @@ def _sessions_answer(
 )
 def find_by_pin(request: HttpRequest, pincode: str, date: str) -> HttpResponse:
     """Every planned session on the date at the centres with this PIN code."""
-    with held() as rates:
-        public_rate(request)
+    with _public_read(request) as rates:
         language = _language(request)
         pin, day_text = _required(pincode, date)
         code, day = _pincode(pin), _date(day_text)
@@ -344,14 +355,7 @@ def find_by_pin(request: HttpRequest, pincode: str, date: str) -> HttpResponse:
             return availability.districts_of(where)
 
         key = availability.cache_key("findByPin", language, code, day)
-        return _json(
-            availability.cached(
-                key,
-                scope=scope,
-                build=lambda: _sessions_answer(where, day, language),
-                rates=rates,
-            )
-        )
+        return _kept(rates, key, scope=scope, build=lambda: _sessions_answer(where, day, language))
 
 
 def _district_scope(number: int, where: dict[str, Any]) -> list[str]:
@@ -372,8 +376,7 @@ def _district_scope(number: int, where: dict[str, Any]) -> list[str]:
 )
 def find_by_district(request: HttpRequest, district_id: str, date: str) -> HttpResponse:
     """Every planned session on the date at the centres of the district."""
-    with held() as rates:
-        public_rate(request)
+    with _public_read(request) as rates:
         language = _language(request)
         district_text, day_text = _required(district_id, date)
         number, day = _identifier(district_text, _invalid_district()), _date(day_text)
@@ -381,13 +384,11 @@ def find_by_district(request: HttpRequest, district_id: str, date: str) -> HttpR
         where: dict[str, Any] = {}
 
         key = availability.cache_key("findByDistrict", language, number, day)
-        return _json(
-            availability.cached(
-                key,
-                scope=lambda: _district_scope(number, where),
-                build=lambda: _sessions_answer(where, day, language),
-                rates=rates,
-            )
+        return _kept(
+            rates,
+            key,
+            scope=lambda: _district_scope(number, where),
+            build=lambda: _sessions_answer(where, day, language),
         )
 
 
@@ -408,8 +409,7 @@ def calendar_by_pin(
     vaccine: str | None = None,
 ) -> HttpResponse:
     """The centres with this PIN code that have sessions in the 7 days from the date."""
-    with held() as rates:
-        public_rate(request)
+    with _public_read(request) as rates:
         language = _language(request)
         pin, day_text = _required(pincode, date)
         code, day, product = _pincode(pin), _date(day_text), _vaccine(vaccine)
@@ -420,15 +420,13 @@ def calendar_by_pin(
             return availability.districts_of(where)
 
         key = availability.cache_key("calendarByPin", language, code, day, product)
-        return _json(
-            availability.cached(
-                key,
-                scope=scope,
-                build=lambda: _sessions_answer(
-                    where, day, language, days=CALENDAR_DAYS, vaccine=product
-                ),
-                rates=rates,
-            )
+        return _kept(
+            rates,
+            key,
+            scope=scope,
+            build=lambda: _sessions_answer(
+                where, day, language, days=CALENDAR_DAYS, vaccine=product
+            ),
         )
 
 
@@ -446,8 +444,7 @@ def calendar_by_district(
     vaccine: str | None = None,
 ) -> HttpResponse:
     """The centres of the district that have sessions in the 7 days from the date."""
-    with held() as rates:
-        public_rate(request)
+    with _public_read(request) as rates:
         language = _language(request)
         district_text, day_text = _required(district_id, date)
         number, day = _identifier(district_text, _invalid_district()), _date(day_text)
@@ -455,15 +452,13 @@ def calendar_by_district(
         where: dict[str, Any] = {}
 
         key = availability.cache_key("calendarByDistrict", language, number, day, product)
-        return _json(
-            availability.cached(
-                key,
-                scope=lambda: _district_scope(number, where),
-                build=lambda: _sessions_answer(
-                    where, day, language, days=CALENDAR_DAYS, vaccine=product
-                ),
-                rates=rates,
-            )
+        return _kept(
+            rates,
+            key,
+            scope=lambda: _district_scope(number, where),
+            build=lambda: _sessions_answer(
+                where, day, language, days=CALENDAR_DAYS, vaccine=product
+            ),
         )
 
 
@@ -481,8 +476,7 @@ def calendar_by_center(
     vaccine: str | None = None,
 ) -> HttpResponse:
     """One centre and its sessions in the 7 days from the date (a single object)."""
-    with held() as rates:
-        public_rate(request)
+    with _public_read(request) as rates:
         language = _language(request)
         center_text, day_text = _required(center_id, date)
         pk = _identifier(center_text, _invalid_center(), maximum=2**63 - 1)
@@ -510,7 +504,7 @@ def calendar_by_center(
             return _encode({"centers": centre}), found.changes_at
 
         key = availability.cache_key("calendarByCenter", language, pk, day, product)
-        return _json(availability.cached(key, scope=scope, build=build, rates=rates))
+        return _kept(rates, key, scope=scope, build=build)
 
 
 # Centres near a point
@@ -525,8 +519,7 @@ def calendar_by_center(
 )
 def find_by_lat_long(request: HttpRequest, lat: str, long: str) -> HttpResponse:
     """The nearest active centres within 50 km of the point (at most 20), nearest first."""
-    with held() as rates:
-        public_rate(request)
+    with _public_read(request) as rates:
         language = _language(request)
         lat_text, long_text = _required(lat, long)
         latitude, longitude = _coordinate(lat_text, 90), _coordinate(long_text, 180)
@@ -542,11 +535,7 @@ def find_by_lat_long(request: HttpRequest, lat: str, long: str) -> HttpResponse:
             return _encode({"centers": centres, "ttl": render.TTL_HOURS}), None
 
         key = availability.cache_key("findByLatLong", language, latitude, longitude)
-        return _json(
-            availability.cached(
-                key, scope=_nothing, build=build, seconds=NEARBY_CACHE_SECONDS, rates=rates
-            )
-        )
+        return _kept(rates, key, build=build, seconds=NEARBY_CACHE_SECONDS)
 
 
 # The signed-in calls: OTP sign-in, beneficiaries, booking (vaxnet.api.cowin_v2_auth).
