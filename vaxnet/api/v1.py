@@ -6,6 +6,7 @@ the account's language) with the DomainError's status; bad input is 422 in the s
 Every POST takes an Idempotency-Key (vaxnet.api.v1_idempotency). docs/api.md has the rest.
 """
 
+from collections.abc import Callable
 from datetime import time
 from typing import Any
 
@@ -189,6 +190,13 @@ def _booking_rate(request: HttpRequest, account: Account) -> None:
         _rate(f"booking:account:{account.pk}", BOOKING_PER_ACCOUNT)
         _rate(f"booking:client:{_client(request)}", BOOKING_PER_CLIENT)
         count_held_and_read(hits, [])
+
+
+def _booking_write(request: HttpRequest, work: Callable[[Account], Answer]) -> HttpResponse:
+    """Run a change to the caller's bookings: within their limits, once per Idempotency-Key."""
+    account = _account(request)
+    _booking_rate(request, account)
+    return idempotent(request, scope=_scope(account), work=lambda: work(account))
 
 
 def _hhmm(moment: time | None) -> str | None:
@@ -463,10 +471,8 @@ def appointments_list(request: HttpRequest) -> HttpResponse:
 )
 def appointments_book(request: HttpRequest, payload: BookIn) -> HttpResponse:
     """Book one slot of a session for one or more members: all of them or none."""
-    account = _account(request)
-    _booking_rate(request, account)
 
-    def work() -> Answer:
+    def work(account: Account) -> Answer:
         session, kept = kept_session_for_booking(account.country, payload.session)
         try:
             booked = _book(account, session, payload)
@@ -479,7 +485,7 @@ def appointments_book(request: HttpRequest, payload: BookIn) -> HttpResponse:
             booked = _book(account, session, payload)
         return 201, {"appointments": [_appointment_out(a) for a in booked]}
 
-    return idempotent(request, scope=_scope(account), work=work)
+    return _booking_write(request, work)
 
 
 @v1_api.post(
@@ -491,14 +497,12 @@ def appointments_book(request: HttpRequest, payload: BookIn) -> HttpResponse:
 )
 def appointments_cancel(request: HttpRequest, appointment_id: str) -> HttpResponse:
     """Cancel a booked appointment and give its place back."""
-    account = _account(request)
-    _booking_rate(request, account)
 
-    def work() -> Answer:
+    def work(account: Account) -> Answer:
         appointment = appointment_for_account(account, appointment_id)
         return 200, _appointment_out(appointment_cancel(appointment=appointment))
 
-    return idempotent(request, scope=_scope(account), work=work)
+    return _booking_write(request, work)
 
 
 @v1_api.post(
@@ -512,17 +516,15 @@ def appointments_reschedule(
     request: HttpRequest, appointment_id: str, payload: RescheduleIn
 ) -> HttpResponse:
     """Move a booked appointment; on a refusal the old place is kept."""
-    account = _account(request)
-    _booking_rate(request, account)
 
-    def work() -> Answer:
+    def work(account: Account) -> Answer:
         appointment = appointment_for_account(account, appointment_id)
         session = _session(account, payload.session)
         slot = _slot(session, payload.slot)
         moved = appointment_reschedule(appointment=appointment, session=session, slot=slot)
         return 200, _appointment_out(moved)
 
-    return idempotent(request, scope=_scope(account), work=work)
+    return _booking_write(request, work)
 
 
 v1_api.add_router("", "vaxnet.api.v1_fair.router")  # the fair draw and the waiting list

@@ -20,13 +20,13 @@ from vaxnet.api.v1 import (
     _account,
     _appointment_out,
     _booking_rate,
+    _booking_write,
     _hhmm,
-    _scope,
     _session,
     _slot,
     bearer,
 )
-from vaxnet.api.v1_idempotency import Answer, idempotent, json_response
+from vaxnet.api.v1_idempotency import Answer, json_response
 from vaxnet.api.v1_schemas import AppointmentOut, NoNul, Reference, SessionId, SlotStart
 from vaxnet.booking.access import entry_for_account, offer_for_account
 from vaxnet.booking.citizen_queries import draw_entries_of, waitlist_of
@@ -234,10 +234,8 @@ def draw_entries_enter(request: HttpRequest, payload: DrawEnterIn) -> HttpRespon
     The time of entry plays no part. When the window closes the draw is made; winners are
     booked (see GET /appointments) and everyone is told by SMS.
     """
-    account = _account(request)
-    _booking_rate(request, account)
 
-    def work() -> Answer:
+    def work(account: Account) -> Answer:
         session = _session(account, payload.session)
         slot = _slot(session, payload.slot)
         members = [beneficiary_for_account(account, ref) for ref in payload.beneficiaries]
@@ -249,7 +247,7 @@ def draw_entries_enter(request: HttpRequest, payload: DrawEnterIn) -> HttpRespon
         )
         return 201, {"entries": [_entry_out(entry) for entry in entries]}
 
-    return idempotent(request, scope=_scope(account), work=work)
+    return _booking_write(request, work)
 
 
 @router.get(
@@ -298,10 +296,8 @@ def waitlist_join(request: HttpRequest, payload: WaitlistIn) -> HttpResponse:
     Postal codes and a region are alternatives; without either, any centre will do. When a
     place frees up it is held for the member for a few minutes and offered by SMS.
     """
-    account = _account(request)
-    _booking_rate(request, account)
 
-    def work() -> Answer:
+    def work(account: Account) -> Answer:
         region = _region(account, payload.region)
         entry = waitlist_subscribe(
             beneficiary=beneficiary_for_account(account, payload.beneficiary),
@@ -314,7 +310,7 @@ def waitlist_join(request: HttpRequest, payload: WaitlistIn) -> HttpResponse:
         )
         return 201, _waitlist_out(entry, region)
 
-    return idempotent(request, scope=_scope(account), work=work)
+    return _booking_write(request, work)
 
 
 @router.get(
@@ -362,14 +358,12 @@ def waitlist_remove(request: HttpRequest, entry_id: str) -> HttpResponse:
 )
 def waitlist_offer_take(request: HttpRequest, offer_id: str) -> HttpResponse:
     """Book the held place for the member, while the offer is open; answer the appointment."""
-    account = _account(request)
-    _booking_rate(request, account)
 
-    def work() -> Answer:
+    def work(account: Account) -> Answer:
         offer = offer_for_account(account, offer_id)
         return 201, _appointment_out(waitlist_offer_accept(offer=offer))
 
-    return idempotent(request, scope=_scope(account), work=work)
+    return _booking_write(request, work)
 
 
 @router.post(
@@ -381,10 +375,8 @@ def waitlist_offer_take(request: HttpRequest, offer_id: str) -> HttpResponse:
 )
 def waitlist_offer_decline(request: HttpRequest, offer_id: str) -> HttpResponse:
     """Give the held place up; the member leaves the waiting list."""
-    account = _account(request)
-    _booking_rate(request, account)
 
-    def work() -> Answer:
+    def work(account: Account) -> Answer:
         offer = offer_for_account(account, offer_id)
         if not waitlist_offer_lapse(offer=offer, declined=True):
             raise DomainError(
@@ -393,4 +385,4 @@ def waitlist_offer_decline(request: HttpRequest, offer_id: str) -> HttpResponse:
         offer.refresh_from_db()
         return 200, _offer_out(offer, timezone.now())
 
-    return idempotent(request, scope=_scope(account), work=work)
+    return _booking_write(request, work)
