@@ -43,10 +43,9 @@ from vaxnet.api.v1_schemas import (
 )
 from vaxnet.booking.access import appointment_for_account
 from vaxnet.booking.citizen_queries import (
-    kept_session_for_booking,
     members_with_appointments,
     session_for_booking,
-    session_forget,
+    with_kept_session,
 )
 from vaxnet.booking.models import Appointment, Session, Slot
 from vaxnet.booking.services import appointment_book, appointment_cancel, appointment_reschedule
@@ -219,25 +218,6 @@ def _offered(session: Session | None) -> Session:
     if session is None:
         raise DomainError("session_unknown", _("This session is not offered."), field="session")
     return session
-
-
-# Refusals that depend on the session's plan (its status, dates, ages, doses, slots, draw),
-# which a copy kept in the process may state wrongly: booking again from a fresh read is
-# then the answer. The capacity refusals (dose_full, slot_full) come from the database.
-_PLAN_REFUSALS = frozenset(
-    {
-        "session_changed",
-        "session_closed",
-        "session_over",
-        "not_released",
-        "fair_window_open",
-        "same_day_closed",
-        "draw_pending",
-        "slot_unknown",
-        "dose_not_offered",
-        "age_not_in_session",
-    }
-)
 
 
 def _book(account: Account, session: Session | None, payload: BookIn) -> list[Appointment]:
@@ -473,16 +453,9 @@ def appointments_book(request: HttpRequest, payload: BookIn) -> HttpResponse:
     """Book one slot of a session for one or more members: all of them or none."""
 
     def work(account: Account) -> Answer:
-        session, kept = kept_session_for_booking(account.country, payload.session)
-        try:
-            booked = _book(account, session, payload)
-        except DomainError as refusal:
-            # A refusal that a kept copy of the session may have caused: read it afresh, once.
-            if not kept or refusal.code not in _PLAN_REFUSALS:
-                raise
-            session_forget(payload.session)
-            session, _kept = kept_session_for_booking(account.country, payload.session)
-            booked = _book(account, session, payload)
+        booked = with_kept_session(
+            account.country, payload.session, lambda session: _book(account, session, payload)
+        )
         return 201, {"appointments": [_appointment_out(a) for a in booked]}
 
     return _booking_write(request, work)

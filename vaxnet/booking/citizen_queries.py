@@ -8,7 +8,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, TypeVar, cast
@@ -32,6 +32,7 @@ from vaxnet.booking.models import (
 )
 from vaxnet.booking.queries import dose_history
 from vaxnet.booking.services import DoseVerdict, dose_verdict
+from vaxnet.core.errors import DomainError
 from vaxnet.core.rows import Table, columns, model_from_row, models_from_row
 from vaxnet.countries.models import Country
 from vaxnet.facilities.models import Facility
@@ -42,6 +43,7 @@ from vaxnet.vaccines.eligibility import PastDose, VaccineRule
 from vaxnet.vaccines.models import Vaccine
 
 M = TypeVar("M", bound=models.Model)
+T = TypeVar("T")
 
 FINDER_DAYS = 7
 PAGE_SIZE = 10
@@ -503,6 +505,43 @@ def session_forget(public_id: str) -> None:
     """Drop this process's kept copy of a session (its plan changed, or a copy was refused)."""
     with _kept_lock:
         _kept.pop(str(public_id)[:16], None)
+
+
+# Refusals that depend on the session's plan (its status, dates, ages, doses, slots, draw),
+# which a copy kept in the process may state wrongly: booking again from a fresh read is
+# then the answer. The capacity refusals (dose_full, slot_full) come from the database.
+PLAN_REFUSALS = frozenset(
+    {
+        "session_changed",
+        "session_closed",
+        "session_over",
+        "not_released",
+        "fair_window_open",
+        "same_day_closed",
+        "draw_pending",
+        "slot_unknown",
+        "dose_not_offered",
+        "age_not_in_session",
+    }
+)
+
+
+def with_kept_session(country: Country, public_id: str, book: Callable[[Session | None], T]) -> T:
+    """Book on a kept copy of the session, and once more on a fresh read if the copy misled.
+
+    `book` gets the session (None if it is not offered) and books through
+    `services.appointment_book`; a refusal that the copy's plan may have caused drops the
+    copy and books again on the session as it is now.
+    """
+    session, kept = kept_session_for_booking(country, public_id)
+    try:
+        return book(session)
+    except DomainError as refusal:
+        if not kept or refusal.code not in PLAN_REFUSALS:
+            raise
+    session_forget(public_id)
+    session, _kept_now = kept_session_for_booking(country, public_id)
+    return book(session)
 
 
 def members_with_appointments(account: Account) -> list[Beneficiary]:
