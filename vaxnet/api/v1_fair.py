@@ -29,7 +29,7 @@ from vaxnet.api.v1 import (
 from vaxnet.api.v1_idempotency import Answer, json_response
 from vaxnet.api.v1_schemas import AppointmentOut, NoNul, Reference, SessionId, SlotStart
 from vaxnet.booking.access import entry_for_account, offer_for_account
-from vaxnet.booking.citizen_queries import draw_entries_of, waitlist_of
+from vaxnet.booking.citizen_queries import draw_entries_of, offers_of, waitlist_of
 from vaxnet.booking.draw import draw_enter
 from vaxnet.booking.models import DrawEntry, WaitlistEntry, WaitlistOffer
 from vaxnet.booking.waitlist import (
@@ -322,14 +322,7 @@ def waitlist_join(request: HttpRequest, payload: WaitlistIn) -> HttpResponse:
 )
 def waitlist_offers(request: HttpRequest) -> HttpResponse:
     """The offers made to the account's members, latest first (at most 50)."""
-    account = _account(request)
-    offers = (
-        WaitlistOffer.objects.filter(entry__beneficiary__account=account)
-        .select_related(
-            "entry__beneficiary", "session__facility", "session__vaccine", "slot", "appointment"
-        )
-        .order_by("-created_at", "-pk")[:50]
-    )
+    offers = offers_of(_account(request).pk)
     now = timezone.now()
     return json_response(200, {"offers": [_offer_out(offer, now) for offer in offers]})
 

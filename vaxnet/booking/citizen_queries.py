@@ -584,6 +584,17 @@ def waitlist_of(
     return entries
 
 
+def offers_of(account_id: int, *, limit: int = 50) -> list[WaitlistOffer]:
+    """Return the waiting-list offers made to an account's members, latest first, in one query."""
+    return list(
+        WaitlistOffer.objects.filter(entry__beneficiary__account_id=account_id)
+        .select_related(
+            "entry__beneficiary", "session__facility", "session__vaccine", "slot", "appointment"
+        )
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
 def draw_entries_of(account_id: int, *, limit: int = 50) -> list[DrawEntry]:
     """Return the draw entries of an account's members, latest first, in one query."""
     return list(
