@@ -181,7 +181,8 @@ class Command(BaseCommand):
         )
         self.stdout.write("")
         self.stdout.write(
-            "Demo logins (staff sign-in at /admin/), password for all: " + DEMO_PASSWORD
+            "Demo logins (staff sign in at /staff/sign-in/, admins also at /admin/), "
+            "password for all: " + DEMO_PASSWORD
         )
         self.stdout.write(f"  {'demo-admin':<22} superuser (Django admin)")
         for username, role, _scope in STAFF:
