@@ -251,7 +251,11 @@ def test_it_keeps_filters_apart_in_the_cache(client: Client, hill_phc: Facility)
 
 
 def test_a_booking_or_a_cancellation_shows_at_once_in_a_location_search(
-    client: Client, hill_phc: Facility, river_clinic: Facility, citizen: Account
+    client: Client,
+    hill_phc: Facility,
+    river_clinic: Facility,
+    citizen: Account,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     plan(hill_phc)
     at_river = plan(river_clinic)  # another district than Hill Town's
@@ -259,9 +263,11 @@ def test_a_booking_or_a_cancellation_shows_at_once_in_a_location_search(
     point = {"lat": "28.65", "long": "77.15", "radius": "20"}
     assert _available(_find(client, **point), "TS-F2") == 8
 
-    appointment = _book(member, at_river)
+    with django_capture_on_commit_callbacks(execute=True):  # where the change is published
+        appointment = _book(member, at_river)
     after_booking = _find(client, **point)
-    appointment_cancel(appointment=appointment)
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment_cancel(appointment=appointment)
     after_cancelling = _find(client, **point)
 
     assert _available(after_booking, "TS-F2") == 7
@@ -270,13 +276,17 @@ def test_a_booking_or_a_cancellation_shows_at_once_in_a_location_search(
 
 
 def test_a_session_planned_in_range_shows_at_once_in_a_location_search(
-    client: Client, hill_phc: Facility, river_clinic: Facility
+    client: Client,
+    hill_phc: Facility,
+    river_clinic: Facility,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     plan(hill_phc)
     point = {"lat": "28.6", "long": "77.2", "radius": "30"}
     assert _codes(_find(client, **point)) == ["TS-F1"]
     # A centre in range, in another district, that had no session when the answer was kept.
-    plan(river_clinic)
+    with django_capture_on_commit_callbacks(execute=True):
+        plan(river_clinic)
 
     assert _codes(_find(client, **point)) == ["TS-F1", "TS-F2"]
 

@@ -58,7 +58,7 @@ def _enter(country: Country, session: Session) -> None:
 
 
 def test_it_shows_the_places_during_the_window_and_none_until_the_draw(
-    country: Country, hill_phc: Facility
+    country: Country, hill_phc: Facility, django_capture_on_commit_callbacks: Any
 ) -> None:
     session = _session(hill_phc)
     _enter(country, session)
@@ -66,7 +66,8 @@ def test_it_shows_the_places_during_the_window_and_none_until_the_draw(
     assert _places(NOW) == (3, [3])
     assert _places(PENDING) == (0, [0])
 
-    draw_close(draw=Draw.objects.get(session=session), now=PENDING)
+    with django_capture_on_commit_callbacks(execute=True):
+        draw_close(draw=Draw.objects.get(session=session), now=PENDING)
 
     assert _places(PENDING) == (2, [2])  # the winner has one; the rest is first come
 
@@ -86,26 +87,30 @@ def test_it_keeps_answers_only_until_the_window_closes(
 
 
 def test_it_makes_the_kept_answer_stale_when_the_draw_is_made(
-    country: Country, hill_phc: Facility
+    country: Country, hill_phc: Facility, django_capture_on_commit_callbacks: Any
 ) -> None:
     session = _session(hill_phc)
     _enter(country, session)
     assert _places(PENDING) == (0, [0])  # kept now, for up to CACHE_SECONDS
 
-    with time_machine.travel(PENDING, tick=False):
+    with (
+        time_machine.travel(PENDING, tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         draw_close(draw=Draw.objects.get(session=session), now=PENDING)
 
     assert _places(PENDING) == (2, [2])
 
 
 def test_it_holds_back_the_places_of_a_prepared_draw_without_entries(
-    hill_phc: Facility,
+    hill_phc: Facility, django_capture_on_commit_callbacks: Any
 ) -> None:
     session = _session(hill_phc)
     draw_prepare(session=session)
 
     assert _places(PENDING) == (0, [0])
-    draw_close(draw=Draw.objects.get(session=session), now=PENDING)
+    with django_capture_on_commit_callbacks(execute=True):
+        draw_close(draw=Draw.objects.get(session=session), now=PENDING)
     assert _places(PENDING) == (3, [3])
 
 

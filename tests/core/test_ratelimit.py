@@ -11,10 +11,12 @@ import time_machine
 from django.core.cache import caches
 from django.test import override_settings
 
+from vaxnet.core import ratelimit
 from vaxnet.core.ratelimit import (
     RateLimited,
     check_rate,
     count_held_and_read,
+    count_held_soon,
     held,
     hit,
     reset,
@@ -223,3 +225,136 @@ def test_it_stops_counting_held_hits_at_the_first_refusal(backend: str) -> None:
         count_held_and_read(hits, [])
 
     assert hit(second, 5, 60).count == 1  # the second was never counted
+
+
+# Counting soon: the hot reads' hits, sent to Redis together.
+
+
+def _soon(key: str, limit: int, window: int = 60) -> bool:
+    """Count one hit as a hot read does; return whether it was allowed."""
+    with held() as rates:
+        check_rate(key, limit, window)
+        try:
+            count_held_soon(rates)
+        except RateLimited:
+            return False
+    return True
+
+
+def test_it_counts_soon_to_exactly_the_limit_in_one_process(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ratelimit, "TALLY_SECONDS", 1e9)  # trips only to decide a refusal
+    key = _key()
+
+    allowed = [_soon(key, 3) for _ in range(5)]
+
+    assert allowed == [True, True, True, False, False]
+    # The refusal was Redis's: it counted every hit and says when the window ends.
+    assert not hit(key, 3, 60).allowed
+    with pytest.raises(RateLimited) as refused, held() as rates:
+        check_rate(key, 3, 60)
+        count_held_soon(rates)
+    assert 55 <= refused.value.retry_after <= 60
+
+
+def test_it_sends_the_hits_at_most_an_interval_apart(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if backend != "redis":
+        pytest.skip("without Redis every hit is counted at once")
+    monkeypatch.setattr(ratelimit, "TALLY_SECONDS", 0.2)
+    key = _key()
+    cache = caches["default"]
+    ratelimit._tally._send(cache)  # type: ignore[arg-type]  # a trip just made
+
+    _soon(key, 100)
+    _soon(key, 100)
+    stored_before = cache.get(ratelimit._cache_key(key))
+    time.sleep(0.25)
+    _soon(key, 100)
+
+    assert stored_before is None
+    assert cache.get(ratelimit._cache_key(key)) == 3
+
+
+def test_a_process_learns_the_others_hits_at_each_trip(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if backend != "redis":
+        pytest.skip("processes share counts through Redis")
+    monkeypatch.setattr(ratelimit, "TALLY_SECONDS", 1e9)
+    cache = caches["default"]
+    key = _key()
+    other = ratelimit._Tally()  # another worker process's tally
+    one = ratelimit._Hit(key, 3, 60)
+    assert [other.hit(cache, one).allowed for _ in range(2)] == [True, True]  # type: ignore[arg-type]
+    other._send(cache)  # type: ignore[arg-type]  # its interval is over
+
+    # Between trips a process counts only its own hits: it lets 3 through (5 in all, over
+    # by the other's 2), and the hit that goes over its own count is decided by Redis.
+    allowed = [_soon(key, 3) for _ in range(4)]
+
+    assert allowed == [True, True, True, False]
+    assert cache.get(ratelimit._cache_key(key)) == 6
+    # From then on it knows the other's hits too.
+    assert not _soon(key, 3)
+
+
+def test_a_forked_worker_starts_its_own_tally(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if backend != "redis":
+        pytest.skip("without Redis every hit is counted at once")
+    monkeypatch.setattr(ratelimit, "TALLY_SECONDS", 1e9)
+    key = _key()
+    _soon(key, 3)
+    ratelimit._tally.pid = -1  # as the copy a forked worker inherits
+
+    _soon(key, 3)
+
+    assert ratelimit._tally.pid == os.getpid()
+    assert ratelimit._tally.pending.get(caches["default"].make_key(ratelimit._cache_key(key))) in (
+        None,
+        [1, 60_000],
+    )
+
+
+def test_it_forgets_the_hits_counted_soon_on_reset(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ratelimit, "TALLY_SECONDS", 1e9)
+    key = _key()
+    assert [_soon(key, 1) for _ in range(2)] == [True, False]
+
+    reset(key)
+
+    assert _soon(key, 1)
+
+
+def test_it_allows_exactly_the_limit_when_threads_count_soon(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ratelimit, "TALLY_SECONDS", 0.001)  # trips racing the hits
+    key = _key()
+    allowed: list[bool] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(20):
+            ok = _soon(key, 50)
+            with lock:
+                allowed.append(ok)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # Never over; near the limit, hits waiting on the same trip are judged by the count
+    # it brings back, which may already include the others': a few may be refused early.
+    assert 50 - len(threads) <= allowed.count(True) <= 50
+    if backend == "redis":
+        ratelimit._tally._send(caches["default"])  # type: ignore[arg-type]
+        assert caches["default"].get(ratelimit._cache_key(key)) == 160  # not one hit lost

@@ -12,25 +12,29 @@ import functools
 import hashlib
 import json
 import math
+import os
+import re
 import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from time import time as _wall_clock
 from typing import Any, TypeVar, cast
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from vaxnet.booking.models import Draw, Session, SessionDose, Slot
+from vaxnet.core.cache import Subscription
 from vaxnet.core.i18n import localized
-from vaxnet.core.ratelimit import Held, count_held_and_read
+from vaxnet.core.ratelimit import Held, count_held_and_read, count_held_soon
 from vaxnet.facilities.models import Facility
 from vaxnet.geo.models import Region
 
@@ -498,6 +502,9 @@ class _Kept:
     versions: tuple[str, ...]
     value: Any
     expires_at: float  # seconds since the epoch, as time.time()
+    # The generation of the change feed this answer is known current under (see `_Feed`),
+    # or None: then it is served only once its versions are found unchanged.
+    generation: int | None = None
 
     def size(self) -> int:
         """Return the bytes this answer takes when it is bytes (else count it as small)."""
@@ -547,6 +554,12 @@ class _LocalAnswers:
             self._kept.clear()
             self._bytes = 0
 
+    def drop_district(self, code: str) -> None:
+        """Forget every answer about a district."""
+        with self._lock:
+            for key in [key for key, kept in self._kept.items() if code in kept.scope]:
+                self._drop(key)
+
     def __len__(self) -> int:
         return len(self._kept)
 
@@ -568,6 +581,100 @@ def _shared(key: str, now: float) -> _Kept | None:
     return None
 
 
+class _Feed:
+    """What this process learnt from the changes other processes published (Redis pub/sub).
+
+    Every change to a district's availability is published on the country's channel once
+    it is committed (`region_changed`). Each request reads what arrived (one poll of a
+    socket, no round trip) and forgets the answers about those districts before it looks
+    for its own; so an answer kept in the process is served as it is, without asking Redis
+    for versions, as long as the process is subscribed. `serial` numbers the changes read;
+    an answer about to be kept counts as current only if no change to its districts was
+    read since the request began (its `mark`), since it may have been built before it.
+    Without Redis, or while the subscription is down, answers are checked against their
+    versions on every request instead; and only answers kept under the subscription's
+    current generation are served unchecked, since one renewed may have missed changes.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.subscription: Subscription | None = None
+        self.serial = 0
+        self.changed_at: dict[str, int] = {}
+
+    def read(self, wait: float = 0.0) -> tuple[int, int] | None:
+        """Apply the changes published since the last read; return the mark, None if deaf.
+
+        The mark is the subscription's generation and the serial of the last change read.
+        `wait` (tests) waits that long for a first change.
+        """
+        subscription = self._subscription()
+        if subscription is None:
+            return None
+        with self.lock:
+            changes = subscription.read(wait)
+            if changes is None:
+                return None
+            for code in changes:
+                self.serial += 1
+                self.changed_at[code] = self.serial
+                local_answers.drop_district(code)
+            return subscription.generation, self.serial
+
+    def current(self, mark: tuple[int, int] | None, scope: tuple[str, ...]) -> int | None:
+        """Return the generation to keep an answer under, or None if it may be out of date."""
+        if mark is None or self.read() is None:
+            return None
+        generation, serial = mark
+        with self.lock:
+            if self.subscription is None or self.subscription.generation != generation:
+                return None
+            if any(self.changed_at.get(code, 0) > serial for code in scope):
+                return None
+            return generation
+
+    def _subscription(self) -> Subscription | None:
+        default = settings.CACHES["default"]
+        if default["BACKEND"] not in _REDIS_BACKENDS:
+            return None
+        location, channel = _first_server(default["LOCATION"]), _changes_channel()
+        subscription = self.subscription
+        if (
+            subscription is None
+            or subscription.pid != os.getpid()
+            or (subscription.url, subscription.channel) != (location, channel)
+        ):
+            with self.lock:
+                subscription = self.subscription
+                if subscription is None or subscription.pid != os.getpid():
+                    subscription = None  # a forked worker's copy is its parent's connection
+                elif (subscription.url, subscription.channel) != (location, channel):
+                    subscription.close()
+                    subscription = None
+                if subscription is None:
+                    subscription = self.subscription = Subscription(location, channel)
+                    self.changed_at.clear()
+                    local_answers.clear()
+        return subscription
+
+
+_REDIS_BACKENDS = (
+    "vaxnet.core.cache.RedisCache",
+    "django.core.cache.backends.redis.RedisCache",
+)
+feed = _Feed()
+
+
+def _first_server(location: str | list[str]) -> str:
+    # Django's Redis cache takes one server, or several of which the first is written to.
+    servers = re.split("[;,]", location) if isinstance(location, str) else location
+    return servers[0]
+
+
+def _changes_channel() -> str:
+    return f"vaxnet:avail:{settings.VAXNET_COUNTRY}:changes"
+
+
 def cached(
     key: str,
     *,
@@ -583,17 +690,24 @@ def cached(
     stale (and rebuilt on the next request) rather than wrong. `build` returns the answer
     and the moment it changes by the clock alone (a release), which shortens its life.
 
-    The versions are read from the shared cache on every call, so a change made through
-    any process shows at once; the answer is kept in this process too (`local_answers`)
-    and fetched from the shared cache only when they moved. Rate-limit hits held by the
-    caller (`ratelimit.held`) are counted in the same round trip as that read.
+    An answer is kept in this process (`local_answers`) and in the shared cache. The one
+    in this process is served at once while the change feed says it is current (`_Feed`),
+    with the caller's held rate-limit hits counted soon (`ratelimit.count_held_soon`);
+    otherwise the districts' versions are read from the shared cache, with those hits in
+    the same round trip, and the answer is fetched from there when they moved.
     """
     now = _wall_clock()
+    mark = feed.read()
     local = local_answers.get(key, now)
     current: tuple[str | None, ...] | None = None
     if local is not None:
+        if mark is not None and local.generation == mark[0]:
+            if rates is not None:
+                count_held_soon(rates)
+            return cast(T, local.value)
         current = _versions(local.scope, rates)
         if current == local.versions:
+            _keep_here(key, local, mark)
             return cast(T, local.value)
     elif rates is not None:
         count_held_and_read(rates, [])
@@ -602,7 +716,7 @@ def cached(
         if local is None or kept.scope != local.scope:
             current = _versions(kept.scope)
         if current == kept.versions:
-            local_answers.put(key, kept)
+            _keep_here(key, kept, mark)
             return cast(T, kept.value)
     codes = tuple(sorted(set(scope())))
     versions = _fresh_versions(codes)
@@ -613,24 +727,46 @@ def cached(
         timeout = max(1, min(seconds, until))
     kept = _Kept(codes, versions, value, now + timeout)
     cache.set(key, (kept.scope, kept.versions, kept.value, kept.expires_at), timeout)
-    local_answers.put(key, kept)
+    _keep_here(key, kept, mark)
     return value
 
 
-def _bump(key: str) -> None:
+def _keep_here(key: str, kept: _Kept, mark: tuple[int, int] | None) -> None:
+    """Keep an answer in this process, served at once while the feed finds it current."""
+    generation = feed.current(mark, kept.scope)
+    if generation != kept.generation:
+        kept = replace(kept, generation=generation)
+    local_answers.put(key, kept)
+
+
+def _publish(code: str) -> None:
+    """Give the district a new version and tell every process, in one round trip."""
     # A fresh random version rather than a counter: nothing to race on, and a version
     # key lost from the cache can never come back equal to one an answer was kept with.
-    cache.set(key, uuid.uuid4().hex, None)
+    local_answers.drop_district(code)
+    key, version = _version_key(code), uuid.uuid4().hex
+    shared = caches["default"]
+    if not isinstance(shared, RedisCache):
+        shared.set(key, version, None)
+        return
+    client = shared._cache  # type: ignore[attr-defined]
+    pipe = client.get_client(None, write=True).pipeline(transaction=False)
+    pipe.set(shared.make_and_validate_key(key), client._serializer.dumps(version))
+    pipe.publish(_changes_channel(), code)
+    pipe.execute()
 
 
 def region_changed(region_path: str) -> None:
-    """Make the cached availability of the district on a region path stale."""
-    key = _version_key(district_code(region_path))
-    _bump(key)
+    """Make the cached availability of the district on a region path stale.
+
+    Once the change is visible to others: at once outside a transaction, else when it
+    commits (a change rolled back changes nothing).
+    """
+    code = district_code(region_path)
     if transaction.get_connection().in_atomic_block:
-        # Again once the change is visible to others: a request that read the database
-        # between the first bump and the commit kept an answer without the change.
-        transaction.on_commit(lambda: _bump(key))
+        transaction.on_commit(lambda: _publish(code))
+    else:
+        _publish(code)
 
 
 def availability_changed(session: Session) -> None:

@@ -9,13 +9,21 @@ cache object per thread, so each thread still has its own pools and clients.
 `command` runs one command on a connection the client keeps for itself, for the reads on
 every request's path (the availability versions and the rate-limit count): redis-py's
 pool check-out, retry wrapper and response callbacks cost more CPU than the round trip.
+
+`Subscription` reads a pub/sub channel without a thread: the availability cache learns of
+changes made in other processes from it, instead of asking Redis on every request.
 """
 
+import contextlib
+import itertools
+import os
+import time
 from typing import Any
 
+import redis
 from django.core.cache.backends import redis as django_redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 
@@ -67,3 +75,71 @@ class RedisCache(django_redis.RedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = RedisCacheClient
+
+
+# Generations are numbered across every subscription of the process, so that no two share one.
+_generations = itertools.count(1)
+
+
+class Subscription:
+    """One process's subscription to a Redis channel, read by its callers without a thread.
+
+    `read` returns what was published since the last read, without blocking (or waiting up
+    to `wait` seconds for a first message), or None while the process is not subscribed:
+    before Redis has confirmed the subscription, and after the connection broke. Every
+    confirmed (re)subscription counts in `generation`: what a caller kept before one may
+    have missed messages. A broken connection is opened again at most once a second.
+    Not thread-safe: callers take turns (the availability cache reads under its lock).
+    """
+
+    RETRY_SECONDS = 1.0
+
+    def __init__(self, url: str, channel: str) -> None:
+        self.url, self.channel = url, channel
+        self.pid = os.getpid()
+        self.generation = 0
+        self._pubsub: Any = None
+        self._live = False
+        self._retry_at = 0.0
+
+    def read(self, wait: float = 0.0) -> list[str] | None:
+        """Return the messages published since the last read, or None when not subscribed."""
+        if self._pubsub is None and not self._open():
+            return None
+        messages: list[str] = []
+        timeout = wait
+        try:
+            while (message := self._pubsub.get_message(timeout=timeout)) is not None:
+                timeout = 0.0
+                if message["type"] == "subscribe":
+                    # A first subscription or one renewed after a reconnection.
+                    self._live, self.generation = True, next(_generations)
+                    messages.clear()
+                elif message["type"] == "message":
+                    data = message["data"]
+                    messages.append(data.decode() if isinstance(data, bytes) else str(data))
+        except (RedisError, OSError, ValueError):
+            self.close()
+            self._retry_at = time.monotonic() + self.RETRY_SECONDS
+            return None
+        return messages if self._live else None
+
+    def _open(self) -> bool:
+        if time.monotonic() < self._retry_at:
+            return False
+        try:
+            client = redis.Redis.from_url(self.url, socket_connect_timeout=1, socket_timeout=5)
+            pubsub = client.pubsub()
+            pubsub.subscribe(self.channel)
+        except (RedisError, OSError):
+            self._retry_at = time.monotonic() + self.RETRY_SECONDS
+            return False
+        self._pubsub, self._live = pubsub, False
+        return True
+
+    def close(self) -> None:
+        """Drop the connection; the next read subscribes again (a new generation)."""
+        pubsub, self._pubsub, self._live = self._pubsub, None, False
+        if pubsub is not None:
+            with contextlib.suppress(RedisError, OSError):  # closing a broken connection
+                pubsub.close()

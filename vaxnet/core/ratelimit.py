@@ -11,11 +11,22 @@ With the local-memory cache the counters are per process; production uses Redis.
 anyway (`count_held_and_read`): the hits check_rate would count inside the block are
 held back and counted there, in the order they were made, with the same keys, windows and
 refusals.
+
+`count_held_soon` is for the hottest reads, answered from the process's memory without any
+round trip (availability): each process adds up its hits and sends them to Redis together,
+at most TALLY_SECONDS apart, learning every key's count across processes in the same trip.
+A key's count is this process's hits plus what Redis said at the last trip; a hit that
+would go over the limit is always sent and decided by Redis at once, so a refusal and its
+Retry-After are exact, and within one process so is the limit. Across processes a client
+can go over by what the other processes let through in one interval (their hits not sent
+yet): a moment's worth of requests.
 """
 
 import hashlib
 import hmac
 import math
+import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -251,3 +262,147 @@ def reset(key: str) -> None:
     cache = caches["default"]
     count_key = _cache_key(key)
     cache.delete_many([count_key, count_key + ":start"])
+    if isinstance(cache, RedisCache):
+        _tally.forget(cache.make_key(count_key))
+
+
+# Counting soon (see the module's docstring).
+
+TALLY_SECONDS = 0.05
+# Keys whose last count this process remembers; beyond it, the oldest are forgotten (their
+# next hit counts as if this process had seen none, until the next trip).
+TALLY_KEYS = 100_000
+
+# Add each key's hits (KEYS[i]; ARGV: hits and window in ms, in turn), opening the window of
+# a new key, and return each count and the milliseconds left in its window.
+_REDIS_ADD = """
+local out = {}
+for i = 1, #KEYS do
+  local count = redis.call('INCRBY', KEYS[i], ARGV[2 * i - 1])
+  local left = redis.call('PTTL', KEYS[i])
+  if left < 0 then
+    left = tonumber(ARGV[2 * i])
+    redis.call('PEXPIRE', KEYS[i], left)
+  end
+  out[#out + 1] = count
+  out[#out + 1] = left
+end
+return out
+"""
+_REDIS_ADD_SHA = hashlib.sha1(_REDIS_ADD.encode()).hexdigest()  # noqa: S324 - Redis's id
+
+
+class _Tally:
+    """This process's hits not sent to Redis yet, and the counts Redis gave at the last trip."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sending = threading.Lock()
+        self._reset()
+
+    def _reset(self) -> None:
+        self.pid = os.getpid()
+        # Cache key: [hits, window in ms], for hits not sent yet and for those on their way.
+        self.pending: dict[str, list[int]] = {}
+        self.in_flight: dict[str, int] = {}
+        # Cache key: (count, the moment its window closes, as time.monotonic()).
+        self.known: dict[str, tuple[int, float]] = {}
+        self.sent_at = time.monotonic()
+
+    def hit(self, cache: RedisCache, one: _Hit) -> RateLimitResult:
+        """Count one hit; send the hits kept so far when it is time or this one may be over."""
+        key = cache.make_key(_cache_key(one.key))
+        now = time.monotonic()
+        with self._lock:
+            if self.pid != os.getpid():  # a forked worker: the parent's hits are not its own
+                self._reset()
+            entry = self.pending.setdefault(key, [0, one.window_seconds * 1000])
+            entry[0] += 1
+            count, closes_at = self.known.get(key, (0, now))
+            if closes_at <= now:
+                count = 0
+            estimate = count + entry[0] + self.in_flight.get(key, 0)
+            over = estimate > one.limit
+            due = over or now - self.sent_at >= TALLY_SECONDS
+        if not due:
+            return RateLimitResult(True, 0, estimate, one.limit)
+        self._send(cache)  # this hit, or a trip another thread made while this one waited
+        with self._lock:
+            count, closes_at = self.known.get(key, (estimate, 0.0))
+        if count <= one.limit:
+            return RateLimitResult(True, 0, count, one.limit)
+        remaining = closes_at - time.monotonic()
+        if remaining <= 0:
+            remaining = one.window_seconds
+        retry_after = max(1, min(one.window_seconds, math.ceil(remaining)))
+        return RateLimitResult(False, retry_after, count, one.limit)
+
+    def _send(self, cache: RedisCache) -> None:
+        """Send every hit kept so far in one trip, and keep the counts Redis answers."""
+        with self._sending:
+            with self._lock:
+                taken, self.pending = self.pending, {}
+                for key, (hits, _window) in taken.items():
+                    self.in_flight[key] = self.in_flight.get(key, 0) + hits
+                self.sent_at = time.monotonic()
+            if not taken:
+                return
+            keys = list(taken)
+            args = [value for key in keys for value in taken[key]]
+            client = cache._cache  # type: ignore[attr-defined]
+            run = (
+                getattr(client, "command", None)
+                or client.get_client(None, write=True).execute_command
+            )
+            from redis.exceptions import NoScriptError
+
+            try:
+                try:
+                    out = run("EVALSHA", _REDIS_ADD_SHA, len(keys), *keys, *args)
+                except NoScriptError:
+                    out = run("EVAL", _REDIS_ADD, len(keys), *keys, *args)
+            finally:
+                with self._lock:
+                    for key in keys:
+                        left = self.in_flight.pop(key, 0) - taken[key][0]
+                        if left > 0:
+                            self.in_flight[key] = left
+            now = time.monotonic()
+            counts = {
+                key: (int(count), int(left_ms))
+                for key, count, left_ms in zip(keys, out[::2], out[1::2], strict=True)
+            }
+            with self._lock:
+                for key, (count, left_ms) in counts.items():
+                    self.known.pop(key, None)  # re-inserted last: the newest at the end
+                    self.known[key] = (count, now + max(left_ms, 0) / 1000)
+                if len(self.known) > TALLY_KEYS:
+                    self.known = {k: v for k, v in self.known.items() if v[1] > now}
+                    if len(self.known) > TALLY_KEYS:
+                        self.known = dict(list(self.known.items())[-(TALLY_KEYS // 2) :])
+
+    def forget(self, key: str) -> None:
+        """Forget what this process knows of a cache key's hits."""
+        with self._lock:
+            self.pending.pop(key, None)
+            self.known.pop(key, None)
+
+
+_tally = _Tally()
+
+
+def count_held_soon(held: Held) -> None:
+    """Count the held hits in this process and send them to Redis with others, soon.
+
+    As `count_held_and_read` without keys, but without a round trip of its own unless a
+    hit may be over its limit or the last trip is TALLY_SECONDS old. Without Redis (the
+    local-memory cache is per process anyway), the hits are counted at once.
+    """
+    hits, held.hits = held.hits, []
+    cache = caches["default"]
+    for one in hits:
+        if isinstance(cache, RedisCache):
+            result = _tally.hit(cache, one)
+        else:
+            result = _generic_hit(cache, _cache_key(one.key), one.limit, one.window_seconds)
+        _refuse(one, result)
