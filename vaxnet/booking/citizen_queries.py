@@ -473,6 +473,8 @@ def _session_to_book(country: Country, public_id: str) -> Session | None:
         session = cast(Session, made[0])
         session.vaccine = cast(Vaccine, made[1])
         session.facility = cast(Facility, made[2])
+        # The caller's country, which the statement asked for: booking reads its rules.
+        session.facility.country = country
         # Where prefetch_related keeps them: session.doses.all() and .slots.all() read these.
         session._prefetched_objects_cache = {  # type: ignore[attr-defined]
             "doses": _children(cursor, session, SessionDose, "dose_number"),

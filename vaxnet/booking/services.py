@@ -20,6 +20,7 @@ from vaxnet.booking.queries import dose_history
 from vaxnet.core.audit import audit_record
 from vaxnet.core.errors import DomainError
 from vaxnet.core.models import User
+from vaxnet.core.rows import insert_returning
 from vaxnet.facilities.models import Facility
 from vaxnet.people.models import Beneficiary
 from vaxnet.vaccines.eligibility import Ineligible, PastDose, VaccineRule, next_dose
@@ -136,6 +137,30 @@ def dose_for(beneficiary: Beneficiary, session: Session) -> int:
     return verdict.dose_number
 
 
+# The plan's re-read, per database vendor and number of doses: built once, as it runs on
+# every booking.
+_HOLD_PLAN_SQL: dict[tuple[str, int], str] = {}
+
+
+def _hold_plan_sql(vendor: str, doses: int) -> str:
+    """Return the statement that re-reads a session's plan for `_hold_plan`."""
+    lock = " FOR SHARE OF s" if vendor == "postgresql" else ""
+    # Table names from the models; every value is a parameter.
+    return (
+        "SELECT s.status, s.vaccine_id, s.min_age_years, s.max_age_years, f.active, "  # noqa: S608
+        "s.date = %s, s.release_at = %s, "
+        f"EXISTS (SELECT 1 FROM {Slot._meta.db_table} sl WHERE sl.id = %s "
+        "AND sl.session_id = s.id AND sl.starts_at = %s AND sl.ends_at = %s), "
+        f"(SELECT COUNT(*) FROM {SessionDose._meta.db_table} d WHERE d.session_id = s.id "
+        f"AND d.dose_number IN ({', '.join(['%s'] * doses)})), "
+        f"EXISTS (SELECT 1 FROM {Draw._meta.db_table} dr WHERE dr.session_id = s.id "
+        "AND dr.status = %s) "
+        f"FROM {Session._meta.db_table} s "
+        f"JOIN {Facility._meta.db_table} f ON f.id = s.facility_id "
+        f"WHERE s.id = %s{lock}"
+    )
+
+
 def _hold_plan(session: Session, slot: Slot, dose_numbers: set[int]) -> None:
     """Hold the session's plan as the booking checked it until the commit, or refuse.
 
@@ -150,22 +175,11 @@ def _hold_plan(session: Session, slot: Slot, dose_numbers: set[int]) -> None:
     statement says whether the session's fair draw is still to be made.
     """
     ops = connection.ops
-    lock = " FOR SHARE OF s" if connection.vendor == "postgresql" else ""
     numbers = sorted(dose_numbers)
-    # Table names from the models; every value is a parameter.
-    sql = (
-        "SELECT s.status, s.vaccine_id, s.min_age_years, s.max_age_years, f.active, "  # noqa: S608
-        "s.date = %s, s.release_at = %s, "
-        f"EXISTS (SELECT 1 FROM {Slot._meta.db_table} sl WHERE sl.id = %s "
-        "AND sl.session_id = s.id AND sl.starts_at = %s AND sl.ends_at = %s), "
-        f"(SELECT COUNT(*) FROM {SessionDose._meta.db_table} d WHERE d.session_id = s.id "
-        f"AND d.dose_number IN ({', '.join(['%s'] * len(numbers))})), "
-        f"EXISTS (SELECT 1 FROM {Draw._meta.db_table} dr WHERE dr.session_id = s.id "
-        "AND dr.status = %s) "
-        f"FROM {Session._meta.db_table} s "
-        f"JOIN {Facility._meta.db_table} f ON f.id = s.facility_id "
-        f"WHERE s.id = %s{lock}"
-    )
+    key = (connection.vendor, len(numbers))
+    sql = _HOLD_PLAN_SQL.get(key)
+    if sql is None:
+        sql = _HOLD_PLAN_SQL[key] = _hold_plan_sql(*key)
     params = [
         ops.adapt_datefield_value(session.date),
         ops.adapt_datetimefield_value(session.release_at),
@@ -259,15 +273,16 @@ def appointment_book(
             # block's own rollback (to its savepoint when a caller's transaction holds it,
             # as the API's idempotency record does) leaves the caller's transaction usable,
             # on PostgreSQL as well.
+            appointment = Appointment(
+                beneficiary=beneficiary,
+                session=session,
+                slot=slot,
+                dose_number=dose_number,
+                channel=Appointment.Channel.ONLINE,
+                security_code=f"{secrets.randbelow(10_000):04d}",
+            )
             try:
-                appointment = Appointment.objects.create(
-                    beneficiary=beneficiary,
-                    session=session,
-                    slot=slot,
-                    dose_number=dose_number,
-                    channel=Appointment.Channel.ONLINE,
-                    security_code=f"{secrets.randbelow(10_000):04d}",
-                )
+                insert_returning(appointment)
             except IntegrityError:
                 raise DomainError(
                     "already_booked",

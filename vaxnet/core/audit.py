@@ -6,6 +6,7 @@ from django.db import models
 
 from vaxnet.core import context
 from vaxnet.core.models import AuditEvent, User
+from vaxnet.core.rows import insert_returning
 
 
 def audit_record(
@@ -23,7 +24,7 @@ def audit_record(
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
     info = context.request_info()
-    return AuditEvent.objects.create(
+    event = AuditEvent(
         actor=actor if actor is not None and actor.pk else None,
         actor_label=actor_label or (actor.get_username() if actor is not None else "system"),
         action=action,
@@ -32,3 +33,6 @@ def audit_record(
         ip=info.ip,
         data=data or {},
     )
+    # Every write records one: its INSERT is built once (vaxnet.core.rows).
+    insert_returning(event)
+    return event
