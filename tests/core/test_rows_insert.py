@@ -152,6 +152,34 @@ def test_it_raises_the_databases_refusal_and_leaves_the_outer_transaction_usable
     assert Appointment.objects.filter(beneficiary=beneficiary).count() == 1
 
 
+def test_it_ignores_a_conflict_when_asked_without_breaking_the_transaction(
+    country: Country, hill_phc: Facility
+) -> None:
+    session = plan(hill_phc)
+    slot = session.slots.all()[0]
+    beneficiary = member(country, 1)
+
+    def appointment() -> Appointment:
+        return Appointment(
+            beneficiary=beneficiary,
+            session=session,
+            slot=slot,
+            dose_number=1,
+            channel=Appointment.Channel.ONLINE,
+            security_code="0042",
+        )
+
+    first, twin = appointment(), appointment()
+    with transaction.atomic():  # no savepoint inside: the statement itself does not fail
+        kept = insert_returning(first, ignore_conflicts=True)
+        ignored = insert_returning(twin, ignore_conflicts=True)
+        still_usable = Appointment.objects.filter(beneficiary=beneficiary).count()
+
+    assert kept == first.pk and not first._state.adding
+    assert ignored is None and twin._state.adding and twin.pk is None
+    assert still_usable == 1
+
+
 def test_it_lets_the_orm_save_when_a_receiver_listens(country: Country) -> None:
     heard = []
 

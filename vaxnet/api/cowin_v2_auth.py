@@ -49,7 +49,7 @@ from vaxnet.booking.queries import dose_history
 from vaxnet.booking.services import appointment_book, appointment_cancel, appointment_reschedule
 from vaxnet.booking.slip import appointment_slip_pdf
 from vaxnet.core.errors import DomainError, NotFound
-from vaxnet.core.ratelimit import RateLimited, check_rate
+from vaxnet.core.ratelimit import RateLimited, check_rate, count_held_soon, held
 from vaxnet.countries.models import Country
 from vaxnet.countries.queries import active_country
 from vaxnet.people.access import beneficiary_for_account
@@ -177,8 +177,11 @@ def _reads_rate(account: Account) -> None:
 
 
 def _booking_rate(request: HttpRequest, account: Account) -> None:
-    _rate(f"booking:account:{account.pk}", BOOKING_PER_ACCOUNT)
-    _rate(f"booking:client:{client_address(request)}", BOOKING_PER_CLIENT)
+    # Counted in this process and sent to Redis with other requests' hits (as v1 does).
+    with held() as hits:
+        _rate(f"booking:account:{account.pk}", BOOKING_PER_ACCOUNT)
+        _rate(f"booking:client:{client_address(request)}", BOOKING_PER_CLIENT)
+        count_held_soon(hits)
 
 
 class CowinBearer(BearerToken):

@@ -51,7 +51,7 @@ from vaxnet.booking.models import Appointment, Session, Slot
 from vaxnet.booking.services import appointment_book, appointment_cancel, appointment_reschedule
 from vaxnet.core.errors import DomainError, NotFound
 from vaxnet.core.i18n import localized
-from vaxnet.core.ratelimit import RateLimited, check_rate, count_held_and_read, held
+from vaxnet.core.ratelimit import RateLimited, check_rate, count_held_soon, held
 from vaxnet.countries.models import Country
 from vaxnet.countries.queries import active_country
 from vaxnet.people.access import beneficiaries_for_account, beneficiary_for_account
@@ -184,11 +184,12 @@ def _rate(key: str, limit: tuple[int, int]) -> None:
 
 
 def _booking_rate(request: HttpRequest, account: Account) -> None:
-    # Both counts in one Redis round trip, in this order; the first refusal stops the other.
+    # Both counted in this process and sent to Redis with other requests' hits, in this
+    # order; the first refusal (decided by Redis) stops the other.
     with held() as hits:
         _rate(f"booking:account:{account.pk}", BOOKING_PER_ACCOUNT)
         _rate(f"booking:client:{_client(request)}", BOOKING_PER_CLIENT)
-        count_held_and_read(hits, [])
+        count_held_soon(hits)
 
 
 def _booking_write(request: HttpRequest, work: Callable[[Account], Answer]) -> HttpResponse:

@@ -11,8 +11,9 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, models, transaction
 from django.db.models import signals
+from django.db.models.constants import OnConflict
 from django.db.models.expressions import Col
 
 M = TypeVar("M", bound=models.Model)
@@ -26,7 +27,7 @@ Converting = tuple[tuple[int, Col, tuple[Converter, ...]], ...]
 
 _columns: dict[tuple[tuple[Table, ...], str], str] = {}
 _reads: dict[tuple[type[models.Model], str, str], tuple[list[str], Converting]] = {}
-_inserts: dict[tuple[type[models.Model], str, bool], "_Insert"] = {}
+_inserts: dict[tuple[type[models.Model], str, bool, bool], "_Insert"] = {}
 
 
 def _connection() -> Any:
@@ -109,7 +110,7 @@ def models_from_row(tables: Sequence[Table], row: Sequence[Any]) -> list[models.
 class _Insert:
     """A model's INSERT statement with placeholders, and what to do with what it returns."""
 
-    def __init__(self, db: Any, model: type[models.Model], pk_set: bool) -> None:
+    def __init__(self, db: Any, model: type[models.Model], pk_set: bool, ignore: bool) -> None:
         meta = model._meta
         ops = db.ops
         self.fields = [
@@ -119,11 +120,16 @@ class _Insert:
         ]
         self.returning = list(meta.db_returning_fields)
         quote = ops.quote_name
+        on_conflict = OnConflict.IGNORE if ignore else None
         sql = (
-            f"{ops.insert_statement()} {quote(meta.db_table)} "
+            f"{ops.insert_statement(on_conflict=on_conflict)} {quote(meta.db_table)} "
             f"({', '.join(quote(field.column) for field in self.fields)}) "
             f"VALUES ({', '.join(['%s'] * len(self.fields))})"
         )
+        if ignore:
+            # PostgreSQL's ON CONFLICT DO NOTHING; SQLite's is the INSERT OR IGNORE above.
+            suffix = ops.on_conflict_suffix_sql(self.fields, on_conflict, None, None)
+            sql = f"{sql} {suffix}" if suffix else sql
         self.returning_params: Any = ()
         self.last_insert_id = False
         if self.returning and db.features.can_return_columns_from_insert:
@@ -163,7 +169,7 @@ def _inserts_as_the_orm_does(model: type[models.Model]) -> bool:
     )
 
 
-def insert_returning(obj: models.Model) -> Any:
+def insert_returning(obj: models.Model, *, ignore_conflicts: bool = False) -> Any:
     """Insert a new model as `obj.save(force_insert=True)` would, and return its primary key.
 
     The same values reach the database (defaults, `pre_save` hooks such as auto_now, then
@@ -171,11 +177,24 @@ def insert_returning(obj: models.Model) -> Any:
     afterwards (not adding, on its database). The statement is built once per model; a
     model whose save does more (inheritance, signal receivers, expressions as values) is
     saved by the ORM.
+
+    With `ignore_conflicts`, a row that would break a unique constraint is not inserted
+    and None is returned, the model left unsaved: one statement (`ON CONFLICT DO NOTHING`,
+    SQLite's `INSERT OR IGNORE`) that leaves the caller's transaction usable, without a
+    savepoint (the ORM's way, with one, where the database cannot say what it inserted).
     """
     model = type(obj)
     meta = model._meta
     db = _connection()
-    if _inserts_as_the_orm_does(model):
+    orm_only = _inserts_as_the_orm_does(model)
+    if ignore_conflicts and (orm_only or not db.features.can_return_columns_from_insert):
+        try:
+            with transaction.atomic(using=db.alias):
+                obj.save(force_insert=True, using=db.alias)
+        except IntegrityError:
+            return None
+        return obj.pk
+    if orm_only:
         obj.save(force_insert=True, using=db.alias)
         return obj.pk
     # What Model.save does before its INSERT: related objects saved first, then the primary key.
@@ -184,14 +203,16 @@ def insert_returning(obj: models.Model) -> Any:
     if not obj._is_pk_set(meta):  # type: ignore[attr-defined]
         setattr(obj, pk.attname, pk.get_pk_value_on_save(obj))  # type: ignore[attr-defined]
     pk_set = obj._is_pk_set(meta)  # type: ignore[attr-defined]
-    key = (model, db.vendor, pk_set)
+    key = (model, db.vendor, pk_set, ignore_conflicts)
     insert = _inserts.get(key)
     if insert is None:
-        insert = _inserts[key] = _Insert(db, model, pk_set)
+        insert = _inserts[key] = _Insert(db, model, pk_set, ignore_conflicts)
     values = []
     for field in insert.fields:
         value = field.pre_save(obj, add=True)
         if hasattr(value, "resolve_expression"):
+            if ignore_conflicts:
+                raise ValueError("An expression cannot be inserted with ignore_conflicts.")
             obj.save(force_insert=True, using=db.alias)
             return obj.pk
         values.append(field.get_db_prep_save(value, connection=db))
@@ -201,7 +222,10 @@ def insert_returning(obj: models.Model) -> Any:
             column = insert.returning[0].column
             returned = [db.ops.last_insert_id(cursor, meta.db_table, column)]
         elif insert.returning:
-            returned = list(db.ops.fetch_returned_insert_columns(cursor, insert.returning_params))
+            row = db.ops.fetch_returned_insert_columns(cursor, insert.returning_params)
+            if row is None:  # a conflict, ignored
+                return None
+            returned = list(row)
         else:
             returned = []
     for field, value in zip(

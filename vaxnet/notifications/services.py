@@ -8,13 +8,13 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
-from django.db.models.constants import OnConflict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from vaxnet.core.errors import DomainError
+from vaxnet.core.rows import insert_returning
 from vaxnet.notifications.batching import Batcher
 from vaxnet.notifications.kinds import KINDS, Kind
 from vaxnet.notifications.models import MAX_ATTEMPTS, WAITING, Message
@@ -97,31 +97,9 @@ def _insert_unless_twin(message: Message) -> bool:
     queued earlier or by a concurrent transaction (which this one then waits for), turns
     the insert into nothing instead of an error, so no savepoint is needed to keep the
     caller's transaction usable, and no SELECT before the insert to find the usual twin.
-    `bulk_create(ignore_conflicts=True)` would do the same but cannot return the new id,
-    which the send task needs; this is what bulk_create and save() call underneath.
+    The statement is built once (`rows.insert_returning`), not by the ORM on every message.
     """
-    meta = Message._meta
-    if not connection.features.can_return_columns_from_insert:  # pragma: no cover - SQLite < 3.35
-        try:
-            with transaction.atomic():
-                message.save(force_insert=True)
-        except IntegrityError:
-            return False
-        return True
-    fields = [field for field in meta.local_concrete_fields if not field.primary_key]
-    rows = Message.objects._insert(  # type: ignore[attr-defined]
-        [message],
-        fields=fields,
-        returning_fields=meta.db_returning_fields,
-        on_conflict=OnConflict.IGNORE,
-    )
-    if not rows or rows[0] is None:
-        return False
-    for field, value in zip(meta.db_returning_fields, rows[0], strict=True):
-        setattr(message, field.attname, value)
-    message._state.adding = False
-    message._state.db = connection.alias
-    return True
+    return insert_returning(message, ignore_conflicts=True) is not None
 
 
 def _checked_context(kind: Kind, context: Mapping[str, object]) -> dict[str, object]:
