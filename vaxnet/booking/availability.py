@@ -750,8 +750,12 @@ def _publish(code: str) -> None:
         shared.set(key, version, None)
         return
     client = shared._cache  # type: ignore[attr-defined]
+    stored = (shared.make_and_validate_key(key), client._serializer.dumps(version))
+    if hasattr(client, "commands"):  # vaxnet's client: its own connection, no pipeline object
+        client.commands(("SET", *stored), ("PUBLISH", _changes_channel(), code))
+        return
     pipe = client.get_client(None, write=True).pipeline(transaction=False)
-    pipe.set(shared.make_and_validate_key(key), client._serializer.dumps(version))
+    pipe.set(*stored)
     pipe.publish(_changes_channel(), code)
     pipe.execute()
 

@@ -50,6 +50,10 @@ class RedisCacheClient(django_redis.RedisCacheClient):
         connection is never shared. It is opened on first use, and again once if it was
         found broken (Redis restarted); a reply that is an error raises ResponseError.
         """
+        return self.commands(args)[0]
+
+    def commands(self, *commands: tuple[Any, ...]) -> list[Any]:
+        """Run commands in one round trip on this client's own connection (as `command`)."""
         for attempt in (1, 2):
             connection = self._connection
             fresh = connection is None
@@ -57,16 +61,31 @@ class RedisCacheClient(django_redis.RedisCacheClient):
                 pool = self._get_connection_pool(True)  # type: ignore[attr-defined]
                 connection = self._connection = pool.make_connection()
             try:
-                connection.send_packed_command(connection.pack_command(*args), check_health=False)
-                return connection.read_response()
-            except ResponseError:
-                raise  # Redis answered: the connection is fine
+                connection.send_packed_command(
+                    connection.pack_commands(commands), check_health=False
+                )
+                replies = [_reply(connection) for _command in commands]
             except (RedisConnectionError, RedisTimeoutError, OSError):
                 connection.disconnect()
                 self._connection = None
                 if fresh or attempt == 2:
                     raise
+                continue
+            # Every reply was read, so the connection is ready for the next command even
+            # when Redis refused one of these: that refusal is raised now.
+            for reply in replies:
+                if isinstance(reply, ResponseError):
+                    raise reply
+            return replies
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _reply(connection: Any) -> Any:
+    """Read one reply; an error reply is returned (as ResponseError), not raised."""
+    try:
+        return connection.read_response()
+    except ResponseError as refusal:
+        return refusal
 
 
 class RedisCache(django_redis.RedisCache):
