@@ -4,12 +4,15 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from vaxnet.api.urls import hot_urlpatterns
 from vaxnet.core import views as core_views
 
 admin.site.site_header = _("vaxnet administration")
 admin.site.site_title = _("vaxnet")
 
 urlpatterns = [
+    # The public availability reads, asked for most, first: the fewest patterns to try.
+    *hot_urlpatterns,
     path("", core_views.home, name="home"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("centres/", include("vaxnet.facilities.urls")),

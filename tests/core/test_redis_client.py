@@ -110,3 +110,23 @@ def test_a_subscription_to_no_server_is_deaf_and_tries_again_later() -> None:
 
     assert subscription.read() is None
     assert subscription.read() is None  # within the pause: not even tried
+
+
+def test_a_subscription_is_quiet_only_while_nothing_waits_to_be_read(client: Any) -> None:
+    channel = f"test:{uuid.uuid4()}"
+    subscription = Subscription(REDIS_URL, channel)
+    assert not subscription.quiet()  # not subscribed yet
+    deadline = time.monotonic() + 5
+    while subscription.read(wait=0.05) is None:
+        assert time.monotonic() < deadline
+    assert subscription.quiet()
+
+    redis.Redis.from_url(REDIS_URL).publish(channel, "D1")
+    while subscription.quiet():
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+
+    assert subscription.read() == ["D1"]
+    assert subscription.quiet()
+    subscription.close()
+    assert not subscription.quiet()

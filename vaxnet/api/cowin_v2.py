@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI
@@ -540,3 +541,75 @@ def find_by_lat_long(request: HttpRequest, lat: str, long: str) -> HttpResponse:
 
 # The signed-in calls: OTP sign-in, beneficiaries, booking (vaxnet.api.cowin_v2_auth).
 cowin_v2_api.add_router("", router)
+
+
+# The hottest reads, routed ahead of every other URL (vaxnet/urls.py)
+
+
+# Each handler with the query parameters it needs and those it may take.
+_HOT_READS: dict[str, tuple[Callable[..., HttpResponse], tuple[str, ...], tuple[str, ...]]] = {
+    "admin/location/states": (states, (), ()),
+    "appointment/sessions/public/findByPin": (find_by_pin, ("pincode", "date"), ()),
+    "appointment/sessions/public/findByDistrict": (
+        find_by_district,
+        ("district_id", "date"),
+        (),
+    ),
+    "appointment/sessions/public/calendarByPin": (
+        calendar_by_pin,
+        ("pincode", "date"),
+        ("vaccine",),
+    ),
+    "appointment/sessions/public/calendarByDistrict": (
+        calendar_by_district,
+        ("district_id", "date"),
+        ("vaccine",),
+    ),
+    "appointment/sessions/public/calendarByCenter": (
+        calendar_by_center,
+        ("center_id", "date"),
+        ("vaccine",),
+    ),
+    "appointment/centers/public/findByLatLong": (find_by_lat_long, ("lat", "long"), ()),
+}
+
+
+def hot_reads(prefix: str, api_urls: Iterable[Any]) -> list[URLPattern]:
+    """Return routes for the public reads that call their handlers directly.
+
+    These handlers take every parameter as text and check it themselves (CoWIN's errors),
+    so the API framework's work per request (a parameter model, its validation, the
+    operation's checks) adds nothing but CPU, at the rate availability is asked for. A
+    GET with the parameters a handler needs goes to it, its refusals answered by the
+    API's own exception handlers; any other request (another method, a parameter
+    missing) goes to the framework's view for the path (`api_urls`, the API's routes),
+    so it is answered exactly as before. Routed first, they are also found first.
+    """
+    framework = {str(url.pattern): url.callback for url in api_urls if isinstance(url, URLPattern)}
+    routes = []
+    for route, (handler, needed, optional) in _HOT_READS.items():
+        view = _hot_view(handler, needed, optional, framework[route])
+        routes.append(path(prefix + route, view))
+    return routes
+
+
+def _hot_view(
+    handler: Callable[..., HttpResponse],
+    needed: tuple[str, ...],
+    optional: tuple[str, ...],
+    otherwise: Callable[[HttpRequest], Any],
+) -> Callable[[HttpRequest], Any]:
+    names = needed + optional
+
+    def view(request: HttpRequest) -> Any:
+        query = request.GET
+        if request.method != "GET" or not all(name in query for name in needed):
+            return otherwise(request)
+        try:
+            return handler(request, **{name: query[name] for name in names if name in query})
+        except Exception as error:  # as the framework does: its exception handlers decide
+            return cowin_v2_api.on_exception(request, error)
+
+    # As the framework's views: a POST here is refused by the API (405), not by CSRF.
+    view.csrf_exempt = True  # type: ignore[attr-defined]
+    return view

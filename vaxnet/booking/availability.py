@@ -611,6 +611,9 @@ class _Feed:
         subscription = self._subscription()
         if subscription is None:
             return None
+        if not wait and subscription.quiet():
+            # Nothing arrived since the last read: no lock to take turns on.
+            return subscription.generation, self.serial
         with self.lock:
             changes = subscription.read(wait)
             if changes is None:

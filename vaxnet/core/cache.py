@@ -17,6 +17,7 @@ changes made in other processes from it, instead of asking Redis on every reques
 import contextlib
 import itertools
 import os
+import select
 import time
 from typing import Any
 
@@ -142,6 +143,25 @@ class Subscription:
             self._retry_at = time.monotonic() + self.RETRY_SECONDS
             return None
         return messages if self._live else None
+
+    def quiet(self) -> bool:
+        """Return whether the subscription is live and nothing arrived since the last read.
+
+        A look at the socket, without reading it, so callers need not take turns for it:
+        after a read, the parser keeps no whole message, so one not yet read can only be
+        in the socket.
+        """
+        pubsub = self._pubsub
+        if not self._live or pubsub is None or pubsub.connection is None:
+            return False
+        sock = pubsub.connection._sock
+        if sock is None:
+            return False
+        try:
+            readable, _w, _x = select.select([sock], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return not readable
 
     def _open(self) -> bool:
         if time.monotonic() < self._retry_at:
