@@ -35,6 +35,15 @@ def _kill(connection: Any) -> None:
     redis.Redis.from_url(REDIS_URL).client_kill(f"{host}:{port}")
 
 
+def _subscribed(channel: str) -> Subscription:
+    """Return a subscription to the channel once Redis has confirmed it."""
+    subscription = Subscription(REDIS_URL, channel)
+    deadline = time.monotonic() + 5
+    while subscription.read(wait=0.05) is None:
+        assert time.monotonic() < deadline
+    return subscription
+
+
 def test_it_runs_several_commands_in_one_trip(client: Any) -> None:
     key = f"test:{uuid.uuid4()}"
 
@@ -64,10 +73,8 @@ def test_it_opens_its_connection_again_once_broken(client: Any) -> None:
 
 def test_a_subscription_reads_what_was_published_without_waiting(client: Any) -> None:
     channel = f"test:{uuid.uuid4()}"
-    subscription = Subscription(REDIS_URL, channel)
+    subscription = _subscribed(channel)
     deadline = time.monotonic() + 5
-    while subscription.read(wait=0.05) is None:
-        assert time.monotonic() < deadline
     first = subscription.generation
 
     redis.Redis.from_url(REDIS_URL).publish(channel, "D1")
@@ -83,10 +90,8 @@ def test_a_subscription_reads_what_was_published_without_waiting(client: Any) ->
 
 def test_a_broken_subscription_comes_back_as_a_new_generation(client: Any) -> None:
     channel = f"test:{uuid.uuid4()}"
-    subscription = Subscription(REDIS_URL, channel)
+    subscription = _subscribed(channel)
     deadline = time.monotonic() + 5
-    while subscription.read(wait=0.05) is None:
-        assert time.monotonic() < deadline
     first = subscription.generation
 
     _kill(subscription._pubsub.connection)

@@ -1,6 +1,6 @@
 """Hand-written reads and inserts keep the ORM's conversions, defaults and hooks."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import Any
 
@@ -128,10 +128,9 @@ def test_it_inserts_an_appointment_as_the_orm_would(country: Country, hill_phc: 
     }
 
 
-def test_it_raises_the_databases_refusal_and_leaves_the_outer_transaction_usable(
-    country: Country, hill_phc: Facility
-) -> None:
-    session = plan(hill_phc)
+def _booker(country: Country, facility: Facility) -> Callable[[], Appointment]:
+    """Return a maker of the same new appointment again and again (for one beneficiary)."""
+    session = plan(facility)
     slot = session.slots.all()[0]
     beneficiary = member(country, 1)
 
@@ -144,6 +143,15 @@ def test_it_raises_the_databases_refusal_and_leaves_the_outer_transaction_usable
             channel=Appointment.Channel.ONLINE,
             security_code="0042",
         )
+
+    return appointment
+
+
+def test_it_raises_the_databases_refusal_and_leaves_the_outer_transaction_usable(
+    country: Country, hill_phc: Facility
+) -> None:
+    appointment = _booker(country, hill_phc)
+    beneficiary = appointment().beneficiary
 
     insert_returning(appointment())
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -155,19 +163,8 @@ def test_it_raises_the_databases_refusal_and_leaves_the_outer_transaction_usable
 def test_it_ignores_a_conflict_when_asked_without_breaking_the_transaction(
     country: Country, hill_phc: Facility
 ) -> None:
-    session = plan(hill_phc)
-    slot = session.slots.all()[0]
-    beneficiary = member(country, 1)
-
-    def appointment() -> Appointment:
-        return Appointment(
-            beneficiary=beneficiary,
-            session=session,
-            slot=slot,
-            dose_number=1,
-            channel=Appointment.Channel.ONLINE,
-            security_code="0042",
-        )
+    appointment = _booker(country, hill_phc)
+    beneficiary = appointment().beneficiary
 
     first, twin = appointment(), appointment()
     with transaction.atomic():  # no savepoint inside: the statement itself does not fail

@@ -9,6 +9,7 @@ import pytest
 from pytest_django.fixtures import Settings
 
 from vaxnet.celery import app as celery_app
+from vaxnet.notifications import services
 from vaxnet.notifications.models import Message
 
 PHONE = "+919876543210"
@@ -53,3 +54,11 @@ class FakeTransport:
             raise self.error
         self.sent.append(message.body)
         return f"fake-{len(self.sent)}"
+
+
+@pytest.fixture
+def transport(monkeypatch: pytest.MonkeyPatch) -> FakeTransport:
+    """Send through a FakeTransport instead of the configured one."""
+    fake = FakeTransport()
+    monkeypatch.setattr(services, "get_transport", lambda: fake)
+    return fake

@@ -15,13 +15,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def transport(monkeypatch: pytest.MonkeyPatch) -> FakeTransport:
-    fake = FakeTransport()
-    monkeypatch.setattr(services, "get_transport", lambda: fake)
-    return fake
-
-
-@pytest.fixture
 def retries(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     scheduled: list[dict[str, Any]] = []
 

@@ -7,20 +7,12 @@ import time_machine
 from django.utils import timezone
 
 from tests.notifications.conftest import PHONE, FakeTransport
-from vaxnet.notifications import services
 from vaxnet.notifications.kinds import MASK
 from vaxnet.notifications.models import MAX_ATTEMPTS, Message
 from vaxnet.notifications.services import message_enqueue, message_release_stale, message_send
 from vaxnet.notifications.transports import TransportError
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def transport(monkeypatch: pytest.MonkeyPatch) -> FakeTransport:
-    fake = FakeTransport()
-    monkeypatch.setattr(services, "get_transport", lambda: fake)
-    return fake
 
 
 def _otp() -> Message:

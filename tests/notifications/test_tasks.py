@@ -6,20 +6,12 @@ import pytest
 from celery.exceptions import Retry
 
 from tests.notifications.conftest import PHONE, FakeTransport
-from vaxnet.notifications import services
 from vaxnet.notifications.models import Message
 from vaxnet.notifications.services import message_enqueue
 from vaxnet.notifications.tasks import RetryLater, send_message
 from vaxnet.notifications.transports import TransportError
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def transport(monkeypatch: pytest.MonkeyPatch) -> FakeTransport:
-    fake = FakeTransport()
-    monkeypatch.setattr(services, "get_transport", lambda: fake)
-    return fake
 
 
 def _message() -> Message:
