@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "vaxnet.vaccines",
     "vaxnet.facilities",
     "vaxnet.booking",
+    "vaxnet.stock",
     "vaxnet.people",
     "vaxnet.notifications",
     "vaxnet.api",
