@@ -27,6 +27,7 @@ def test_it_lists_every_endpoint(client: Client) -> None:
         "/api/v1/waitlist/offers": ["get"],
         "/api/v1/waitlist/offers/{offer_id}/accept": ["post"],
         "/api/v1/waitlist/offers/{offer_id}/decline": ["post"],
+        "/api/v1/stock/devices/readings": ["post"],
     }
     book = paths["/api/v1/appointments"]["post"]
     assert {"201", "400", "401", "404", "422", "429"} <= set(book["responses"])
