@@ -19,6 +19,8 @@ urlpatterns = [
     path("account/", include("vaxnet.people.urls")),
     path("", include("vaxnet.booking.urls")),
     path("staff/", include("vaxnet.booking.staff_urls")),
+    path("stock/reports/", include("vaxnet.stock.report_urls")),
+    path("stock/", include("vaxnet.stock.urls")),
     path("healthz", core_views.healthz, name="healthz"),
     path("api/", include("vaxnet.api.urls")),
     path("admin/", admin.site.urls),
