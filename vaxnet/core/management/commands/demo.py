@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from tqdm import tqdm
 
 from vaxnet.booking.models import Session
@@ -20,6 +21,7 @@ from vaxnet.countries.models import Country
 from vaxnet.facilities.models import Facility, Role, StaffMembership
 from vaxnet.facilities.services import facility_create, facility_set_fee, staff_membership_grant
 from vaxnet.geo.models import PostalCode, Region
+from vaxnet.stock.demo import StockDemo, StockSummary, stock_demo_remove
 from vaxnet.vaccines.models import Vaccine
 
 DEMO_PREFIX = "DEMO-"
@@ -159,13 +161,22 @@ class Command(BaseCommand):
             facilities = builder.facilities(options["facilities"])
             builder.staff(facilities[0])
             count = builder.sessions(facilities, options["days"])
+            stock = builder.stock(facilities)
         self.stdout.write(
             self.style.SUCCESS(f"Demo ready: {len(facilities)} facilities, {count} sessions.")
+        )
+        self.stdout.write(
+            _(
+                "Stock: {batches} batches in {stores} stores, {transfers} transfers, "
+                "{moves} moves, {requisitions} requisitions, {equipment} pieces of equipment."
+            ).format(**vars(stock))
         )
         self._print_logins(country)
 
     def _reset(self, country: Country) -> None:
         demo = Facility.objects.filter(country=country, code__startswith=DEMO_PREFIX)
+        # Stock first: its moves, transfers and stores hold on to sessions, users and centres.
+        stock_demo_remove(country=country, centres=demo)
         Session.objects.filter(facility__in=demo).delete()
         StaffMembership.objects.filter(user__username__startswith="demo-").delete()
         # Demo accounts only exist in development databases; their audit trail goes with them.
@@ -327,6 +338,22 @@ class DemoBuilder:
                 facility=facility if scope == "facility" else None,
                 region=region,
             )
+
+    def stock(self, facilities: list[Facility]) -> StockSummary:
+        """Stock the first centres, with weeks of history; the store keeper's centre first."""
+        users = User.objects.in_bulk(
+            ["demo-storekeeper", "demo-district", "demo-admin"], field_name="username"
+        )
+        return StockDemo(
+            country=self.country,
+            centres=facilities,
+            vaccines=self.vaccines,
+            rng=self.rng,
+            now=timezone.now(),
+            keeper=users["demo-storekeeper"],
+            district_admin=users["demo-district"],
+            admin=users["demo-admin"],
+        ).build()
 
     def sessions(self, facilities: list[Facility], days: int) -> int:
         today = timezone.localdate()
