@@ -28,10 +28,44 @@ def test_it_lists_every_endpoint(client: Client) -> None:
         "/api/v1/waitlist/offers/{offer_id}/accept": ["post"],
         "/api/v1/waitlist/offers/{offer_id}/decline": ["post"],
         "/api/v1/stock/devices/readings": ["post"],
+        "/api/v1/stock/stores": ["get"],
+        "/api/v1/stock/stores/{store_id}": ["get"],
+        "/api/v1/stock/stores/{store_id}/moves": ["get"],
+        "/api/v1/stock/batches": ["post"],
+        "/api/v1/stock/batches/{batch_id}/recall": ["post"],
+        "/api/v1/stock/stores/{store_id}/receipts": ["post"],
+        "/api/v1/stock/stores/{store_id}/wastage": ["post"],
+        "/api/v1/stock/stores/{store_id}/counts": ["post"],
+        "/api/v1/stock/adjustments/{adjustment_id}/decision": ["post"],
+        "/api/v1/stock/stores/{store_id}/transfers": ["post"],
+        "/api/v1/stock/transfers/{transfer_id}": ["get"],
+        "/api/v1/stock/transfers/{transfer_id}/receipt": ["post"],
+        "/api/v1/stock/transfers/{transfer_id}/resolution": ["post"],
+        "/api/v1/stock/stores/{store_id}/requisitions": ["post"],
+        "/api/v1/stock/requisitions/{requisition_id}": ["get"],
+        "/api/v1/stock/requisitions/{requisition_id}/approval": ["post"],
+        "/api/v1/stock/requisitions/{requisition_id}/rejection": ["post"],
+        "/api/v1/stock/requisitions/{requisition_id}/dispatch": ["post"],
+        "/api/v1/stock/stores/{store_id}/issues": ["post"],
+        "/api/v1/stock/stores/{store_id}/returns": ["post"],
+        "/api/v1/stock/sessions/{session_id}/stock-close": ["post"],
+        "/api/v1/stock/stores/{store_id}/equipment": ["post"],
+        "/api/v1/stock/equipment/{equipment_id}/readings": ["post"],
+        "/api/v1/stock/excursions/{excursion_id}/acknowledgement": ["post"],
+        "/api/v1/stock/reports/on-hand": ["get"],
+        "/api/v1/stock/reports/in-transit": ["get"],
+        "/api/v1/stock/reports/consumption": ["get"],
+        "/api/v1/stock/reports/wastage": ["get"],
+        "/api/v1/stock/reports/days-of-supply": ["get"],
+        "/api/v1/stock/alerts": ["get"],
     }
     book = paths["/api/v1/appointments"]["post"]
     assert {"201", "400", "401", "404", "422", "429"} <= set(book["responses"])
     assert book["security"] == [{"BearerToken": []}]
+    receive = paths["/api/v1/stock/stores/{store_id}/receipts"]["post"]
+    assert {"201", "400", "401", "403", "404", "409", "422", "429"} <= set(receive["responses"])
+    assert receive["summary"] and receive["description"]
+    assert receive["security"] == [{"StaffSession": []}]
 
 
 def test_it_serves_the_docs_page_offline(client: Client) -> None:

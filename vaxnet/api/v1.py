@@ -504,3 +504,4 @@ def appointments_reschedule(
 v1_api.add_router("", "vaxnet.api.v1_fair.router")  # the fair draw and the waiting list
 v1_api.add_router("", "vaxnet.api.v1_sessions.router")  # public session search
 v1_api.add_router("", "vaxnet.api.v1_coldchain.router")  # cold chain: data loggers
+v1_api.add_router("", "vaxnet.api.v1_stock.router")  # stock for staff: stores, ledger, transfers

@@ -401,6 +401,10 @@ class Balance(models.Model):
     def __str__(self) -> str:
         return f"{self.batch} @ {self.store}: {self.doses}"
 
+    def whole_vials(self) -> int:
+        """Return the unopened vials the doses fill (the rest of an opened vial is not one)."""
+        return self.doses // self.batch.doses_per_vial
+
 
 class PendingAdjustment(models.Model):
     """A count's adjustment too large to apply at once: it waits for a district approval."""

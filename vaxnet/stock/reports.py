@@ -137,7 +137,8 @@ def stock_on_hand(stores: QuerySet[Store]) -> list[OnHand]:
         .order_by("store__name", "store_id", "batch__vaccine__code", "batch__expires_on")
     )
     return [
-        OnHand(row.store, row.batch.vaccine, row.batch, row.doses, row.vials) for row in balances
+        OnHand(row.store, row.batch.vaccine, row.batch, row.doses, row.whole_vials())
+        for row in balances
     ]
 
 
@@ -316,7 +317,7 @@ def near_expiry(stores: QuerySet[Store], today: date) -> list[OnHand]:
         .order_by("batch__expires_on", "store__name", "batch__lot_number")
     )
     return [
-        OnHand(row.store, row.batch.vaccine, row.batch, row.doses, row.vials)
+        OnHand(row.store, row.batch.vaccine, row.batch, row.doses, row.whole_vials())
         for row in balances
         if row.batch.expires_on <= today + timedelta(days=windows[row.store.region.country_id])
     ]
