@@ -504,4 +504,7 @@ def appointments_reschedule(
 v1_api.add_router("", "vaxnet.api.v1_fair.router")  # the fair draw and the waiting list
 v1_api.add_router("", "vaxnet.api.v1_sessions.router")  # public session search
 v1_api.add_router("", "vaxnet.api.v1_coldchain.router")  # cold chain: data loggers
-v1_api.add_router("", "vaxnet.api.v1_stock.router")  # stock for staff: stores, ledger, transfers
+v1_api.add_router("", "vaxnet.api.v1_stock.router")  # stock for staff: stores, ledger, batches
+v1_api.add_router("", "vaxnet.api.v1_stock_transfers.router")  # transfers and requisitions
+v1_api.add_router("", "vaxnet.api.v1_stock_sessions.router")  # session vials, cold chain by hand
+v1_api.add_router("", "vaxnet.api.v1_stock_reports.router")  # stock reports and alerts
