@@ -6,6 +6,8 @@ read by hand and acknowledge excursions. The staff session, access chokepoints, 
 limit, Idempotency-Key handling and error shape are v1_stock's.
 """
 
+from collections.abc import Callable
+
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from ninja import Router
@@ -28,7 +30,7 @@ from vaxnet.booking.models import Session
 from vaxnet.core.errors import DomainError, NotFound
 from vaxnet.core.models import User
 from vaxnet.stock import coldchain, services
-from vaxnet.stock.models import Equipment, Excursion, Store
+from vaxnet.stock.models import Equipment, Excursion, StockMove, Store
 from vaxnet.stock.reports import STOCK_ROLES
 
 router = Router(tags=["Stock"])
@@ -52,6 +54,28 @@ def _session_here(store: Store, public_id: str) -> Session:
     return session
 
 
+def _session_vials(
+    request: HttpRequest,
+    store_id: str,
+    payload: s.SessionVialsIn,
+    service: Callable[..., StockMove],
+) -> HttpResponse:
+    """Move whole vials of a batch between the store and a session at its facility."""
+
+    def work(user: User) -> Answer:
+        store = _store(user, store_id)
+        move = service(
+            by=user,
+            store=store,
+            batch=_batch(store.region.country_id, payload.batch),
+            session=_session_here(store, payload.session),
+            vials=payload.vials,
+        )
+        return 201, _answer(s.StockMoveOut, _moved(move))
+
+    return _write(request, work)
+
+
 @router.post(
     "/stock/stores/{store_id}/issues",
     response={201: s.StockMoveOut, **ERRORS},
@@ -62,18 +86,7 @@ def _session_here(store: Store, public_id: str) -> Session:
 def store_issue(request: HttpRequest, store_id: str, payload: s.SessionVialsIn) -> HttpResponse:
     """Issue whole vials of a batch to a planned session held at the store's facility."""
 
-    def work(user: User) -> Answer:
-        store = _store(user, store_id)
-        move = services.stock_issue(
-            by=user,
-            store=store,
-            batch=_batch(store.region.country_id, payload.batch),
-            session=_session_here(store, payload.session),
-            vials=payload.vials,
-        )
-        return 201, _answer(s.StockMoveOut, _moved(move))
-
-    return _write(request, work)
+    return _session_vials(request, store_id, payload, services.stock_issue)
 
 
 @router.post(
@@ -86,18 +99,7 @@ def store_issue(request: HttpRequest, store_id: str, payload: s.SessionVialsIn) 
 def store_return(request: HttpRequest, store_id: str, payload: s.SessionVialsIn) -> HttpResponse:
     """Return unopened vials issued to a session back to the store, before its stock is closed."""
 
-    def work(user: User) -> Answer:
-        store = _store(user, store_id)
-        move = services.stock_return(
-            by=user,
-            store=store,
-            batch=_batch(store.region.country_id, payload.batch),
-            session=_session_here(store, payload.session),
-            vials=payload.vials,
-        )
-        return 201, _answer(s.StockMoveOut, _moved(move))
-
-    return _write(request, work)
+    return _session_vials(request, store_id, payload, services.stock_return)
 
 
 @router.post(
