@@ -7,35 +7,16 @@ from django.conf import settings
 from django.test import Client
 
 from tests.api_v1.helpers import call, error_code
-from tests.stock.ledger_helpers import facility_store, make_batch, stocked
+from tests.api_v1.stock_helpers import stock
+from tests.stock.fixtures import district as district
+from tests.stock.fixtures import phc as phc
+from tests.stock.ledger_helpers import make_batch, signed_in, stocked
 from vaxnet.core.models import User
-from vaxnet.facilities.models import Facility
 from vaxnet.stock.models import PendingAdjustment, StockMove, Store, Transfer
 from vaxnet.stock.queries import balance
 from vaxnet.stock.requisitions import transfer_dispatch
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def phc(hill_phc: Facility) -> Store:
-    return facility_store(hill_phc)
-
-
-@pytest.fixture
-def district(phc: Store) -> Store:
-    assert phc.parent is not None
-    return phc.parent
-
-
-def signed_in(user: User, *, csrf: bool = False) -> Client:
-    client = Client(enforce_csrf_checks=csrf)
-    client.force_login(user)
-    return client
-
-
-def stock(store: Store, action: str = "") -> str:
-    return f"stock/stores/{store.public_id}{'/' + action if action else ''}"
 
 
 def test_it_lists_the_stores_in_scope(

@@ -1,39 +1,20 @@
 """The v1 stock API for staff: requisitions, sessions' stock, the cold chain, reports, alerts."""
 
 import pytest
-from django.test import Client
 
 from tests.api.factories import NOW
 from tests.api_v1.helpers import call, error_code
+from tests.api_v1.stock_helpers import stock
 from tests.booking.test_appointments import make_session
-from tests.stock.ledger_helpers import facility_store, make_batch, stocked
+from tests.stock.fixtures import district as district
+from tests.stock.fixtures import phc as phc
+from tests.stock.ledger_helpers import make_batch, signed_in, stocked
 from vaxnet.core.models import User
 from vaxnet.facilities.models import Facility
 from vaxnet.stock.models import Equipment, Requisition, StockMove, Store
 from vaxnet.stock.queries import balance
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def phc(hill_phc: Facility) -> Store:
-    return facility_store(hill_phc)
-
-
-@pytest.fixture
-def district(phc: Store) -> Store:
-    assert phc.parent is not None
-    return phc.parent
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def stock(store: Store, action: str) -> str:
-    return f"stock/stores/{store.public_id}/{action}"
 
 
 def test_it_runs_a_requisition_from_request_to_receipt(

@@ -1,10 +1,8 @@
 """Stock alerts: low stock, stock-outs, batches near or past expiry, unacknowledged excursions."""
 
-from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
-import time_machine
 from django.contrib.auth.models import AnonymousUser
 
 from vaxnet.core.models import User
@@ -15,23 +13,9 @@ from vaxnet.stock.coldchain import equipment_add, excursion_acknowledge, reading
 from vaxnet.stock.models import Store
 from vaxnet.stock.services import stock_consume, stock_receive
 
-from .ledger_helpers import NOW, facility_store, make_batch
+from .ledger_helpers import DAY, NOW, TODAY, facility_store, make_batch
 
-pytestmark = pytest.mark.django_db
-
-TODAY = NOW.date()
-DAY = timedelta(days=1)
-
-
-@pytest.fixture(autouse=True)
-def _clock() -> Iterator[None]:
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def phc(hill_phc: Facility) -> Store:
-    return facility_store(hill_phc)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 
 def _kinds(alerts: list[Alert]) -> list[tuple[str, str, str]]:

@@ -2,13 +2,11 @@
 
 import hashlib
 import itertools
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from pytest_django.fixtures import Settings
 
 from vaxnet.core.errors import DomainError
@@ -35,21 +33,16 @@ from vaxnet.stock.models import (
 )
 from vaxnet.vaccines.models import Vaccine
 
-pytestmark = pytest.mark.django_db
+from .ledger_helpers import NOW
 
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Kolkata"))
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
+
 T0 = NOW - timedelta(days=1)
 
 
 def at(minutes: int) -> datetime:
     """Return the moment some minutes after T0, a day before the test's clock."""
     return T0 + timedelta(minutes=minutes)
-
-
-@pytest.fixture(autouse=True)
-def _clock() -> Iterator[None]:
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.fixture

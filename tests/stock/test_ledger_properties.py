@@ -5,11 +5,9 @@ every refusal for want of stock was a true one); after each sequence the kept ba
 the ledger's sums, and every transfer conserves its doses: sent = received + short + damaged.
 """
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
-import time_machine
 from django.db import transaction
 from django.db.models import Sum
 from hypothesis import HealthCheck, given, settings
@@ -33,9 +31,9 @@ from vaxnet.stock.services import (
 )
 
 from ..booking.test_appointments import make_session
-from .ledger_helpers import NOW, facility_store, make_batch
+from .ledger_helpers import facility_store, make_batch
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 SIZE = 10  # doses per vial of the COVISHIELD batches used
 THRESHOLD = 100  # the default count difference applied without approval
@@ -81,12 +79,6 @@ class Model:
 
     def add(self, s: int, b: int, doses: int) -> None:
         self.held[(s, b)] = self.has(s, b) + doses
-
-
-@pytest.fixture(autouse=True)
-def _clock() -> Iterator[None]:
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.fixture

@@ -1,48 +1,22 @@
 """Stock pages: stores in scope, a store's page, receipts, wastage, counts and their approval."""
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import time_machine
 from django.test import Client
 
 from vaxnet.core.models import User
-from vaxnet.facilities.models import Facility
 from vaxnet.stock.models import Batch, PendingAdjustment, StockMove, Store
 from vaxnet.stock.queries import balance
 from vaxnet.stock.services import batch_recall, stock_count
 
-from .ledger_helpers import NOW, facility_store, make_batch, stocked
+from .ledger_helpers import make_batch, signed_in, stocked
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _clock() -> Iterator[None]:
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def phc(hill_phc: Facility) -> Store:
-    return facility_store(hill_phc)
-
-
-@pytest.fixture
-def district(phc: Store) -> Store:
-    assert phc.parent is not None
-    return phc.parent
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 
 def text(response: Any) -> str:
     return str(response.content.decode())
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def url(store: Store, action: str = "") -> str:

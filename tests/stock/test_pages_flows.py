@@ -1,13 +1,10 @@
 """Stock pages between stores and in the cold chain: transfers, requisitions, equipment."""
 
-from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
-import time_machine
 
 from vaxnet.core.models import User
-from vaxnet.facilities.models import Facility
 from vaxnet.stock.coldchain import equipment_add, equipment_for_device_key, reading_record
 from vaxnet.stock.models import (
     Equipment,
@@ -21,27 +18,10 @@ from vaxnet.stock.queries import balance
 from vaxnet.stock.requisitions import requisition_create, transfer_dispatch
 from vaxnet.vaccines.models import Vaccine
 
-from .ledger_helpers import NOW, facility_store, make_batch, stocked
-from .test_pages import signed_in, text, url
+from .ledger_helpers import NOW, make_batch, signed_in, stocked
+from .test_pages import text, url
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _clock() -> Iterator[None]:
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def phc(hill_phc: Facility) -> Store:
-    return facility_store(hill_phc)
-
-
-@pytest.fixture
-def district(phc: Store) -> Store:
-    assert phc.parent is not None
-    return phc.parent
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 
 def _covishield() -> Vaccine:

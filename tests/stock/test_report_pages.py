@@ -3,10 +3,8 @@
 import csv
 import io
 from collections.abc import Iterator
-from datetime import timedelta
 
 import pytest
-import time_machine
 from django.conf import settings
 from django.test import Client, override_settings
 from django.urls import include, path
@@ -18,9 +16,9 @@ from vaxnet.stock.requisitions import transfer_dispatch
 from vaxnet.stock.services import stock_consume, stock_receive, stock_waste
 from vaxnet.urls import urlpatterns as site_urlpatterns
 
-from .ledger_helpers import NOW, facility_store, make_batch
+from .ledger_helpers import DAY, NOW, facility_store, make_batch, signed_in
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 urlpatterns = [
     *site_urlpatterns,
@@ -28,24 +26,12 @@ urlpatterns = [
 ]
 
 PAGE = "/stock/reports/"
-DAY = timedelta(days=1)
 
 
 @pytest.fixture(autouse=True)
-def _urls_and_clock() -> Iterator[None]:
-    with override_settings(ROOT_URLCONF=__name__), time_machine.travel(NOW, tick=False):
+def _urls() -> Iterator[None]:
+    with override_settings(ROOT_URLCONF=__name__):
         yield
-
-
-@pytest.fixture
-def phc(hill_phc: Facility) -> Store:
-    return facility_store(hill_phc)
-
-
-@pytest.fixture
-def district(phc: Store) -> Store:
-    assert phc.parent is not None
-    return phc.parent
 
 
 @pytest.fixture
@@ -58,12 +44,6 @@ def stocked(phc: Store, district: Store) -> None:
     other = make_batch("L2")
     stock_receive(by=None, store=district, batch=other, doses=200, supplier="M")
     transfer_dispatch(by=None, source=district, destination=phc, lines={other: 20})
-
-
-def _signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def _csv(client: Client, report: str, query: str = "") -> list[list[str]]:
@@ -84,7 +64,7 @@ def test_visitors_are_sent_to_the_staff_sign_in(client: Client) -> None:
 def test_a_store_keeper_sees_the_reports_of_their_store(
     stocked: None, phc: Store, store_keeper: User
 ) -> None:
-    response = _signed_in(store_keeper).get(PAGE)
+    response = signed_in(store_keeper).get(PAGE)
 
     assert response.status_code == 200
     page = response.content.decode()
@@ -102,7 +82,7 @@ def test_a_district_admin_sees_every_store_of_the_district_in_bounded_queries(
     district_admin: User,
     django_assert_max_num_queries: object,
 ) -> None:
-    client = _signed_in(district_admin)
+    client = signed_in(district_admin)
 
     with django_assert_max_num_queries(25):  # type: ignore[operator]
         response = client.get(PAGE)
@@ -117,7 +97,7 @@ def test_a_district_admin_sees_every_store_of_the_district_in_bounded_queries(
 def test_other_stores_and_regions_answer_404(
     stocked: None, district: Store, sea_hospital: Facility, store_keeper: User, district_admin: User
 ) -> None:
-    keeper, admin = _signed_in(store_keeper), _signed_in(district_admin)
+    keeper, admin = signed_in(store_keeper), signed_in(district_admin)
     sea = facility_store(sea_hospital)
 
     assert keeper.get(PAGE, {"store": district.public_id}).status_code == 404
@@ -130,7 +110,7 @@ def test_other_stores_and_regions_answer_404(
 
 
 def test_staff_without_a_store_see_nothing(stocked: None, outsider: User) -> None:
-    client = _signed_in(outsider)
+    client = signed_in(outsider)
 
     response = client.get(PAGE)
 
@@ -143,7 +123,7 @@ def test_staff_without_a_store_see_nothing(stocked: None, outsider: User) -> Non
 def test_each_report_downloads_as_csv(
     stocked: None, phc: Store, district: Store, district_admin: User
 ) -> None:
-    client = _signed_in(district_admin)
+    client = signed_in(district_admin)
     query = "?from=2026-02-01&to=2026-03-02"
 
     assert _csv(client, "on-hand", query) == [
@@ -187,7 +167,7 @@ def test_each_report_downloads_as_csv(
 
 
 def test_csv_headers_are_translated(stocked: None, store_keeper: User) -> None:
-    client = _signed_in(store_keeper)
+    client = signed_in(store_keeper)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "hi"
 
     header = _csv(client, "in-transit")[0]
@@ -198,7 +178,7 @@ def test_csv_headers_are_translated(stocked: None, store_keeper: User) -> None:
 def test_a_bad_date_range_is_explained_and_the_default_shown(
     stocked: None, store_keeper: User
 ) -> None:
-    client = _signed_in(store_keeper)
+    client = signed_in(store_keeper)
 
     backwards = client.get(PAGE, {"from": "2026-03-01", "to": "2026-02-01"}).content.decode()
     garbled = client.get(PAGE, {"from": "soon"}).content.decode()
@@ -209,7 +189,7 @@ def test_a_bad_date_range_is_explained_and_the_default_shown(
 
 
 def test_htmx_gets_only_the_results(stocked: None, store_keeper: User) -> None:
-    response = _signed_in(store_keeper).get(PAGE, headers={"HX-Request": "true"})
+    response = signed_in(store_keeper).get(PAGE, headers={"HX-Request": "true"})
 
     page = response.content.decode()
     assert "<html" not in page
@@ -222,8 +202,8 @@ def test_the_alerts_page_lists_the_alerts_in_scope(
     # Given today: the store keeps 5 doses, and the average of the days before stands.
     stock_consume(by=None, store=phc, batch=Batch.objects.get(lot_number="L1"), doses=55)
 
-    page = _signed_in(store_keeper).get(f"{PAGE}alerts/").content.decode()
+    page = signed_in(store_keeper).get(f"{PAGE}alerts/").content.decode()
 
     assert "Low stock" in page
     assert f'<th scope="row">{phc.name}</th>' in page
-    assert "Low stock" not in _signed_in(outsider).get(f"{PAGE}alerts/").content.decode()
+    assert "Low stock" not in signed_in(outsider).get(f"{PAGE}alerts/").content.decode()

@@ -1,16 +1,13 @@
 """Stock reports: on hand, in transit, consumption, wastage rates and days of supply."""
 
-from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.db.models import QuerySet
 
 from vaxnet.booking.models import Session
 from vaxnet.core.models import User
-from vaxnet.facilities.models import Facility
 from vaxnet.stock import reports
 from vaxnet.stock.alerts import stores_for
 from vaxnet.stock.models import Batch, Store
@@ -24,35 +21,9 @@ from vaxnet.stock.services import (
     stock_waste,
 )
 
-from ..booking.test_appointments import make_session
-from .ledger_helpers import NOW, facility_store, make_batch
+from .ledger_helpers import DAY, NOW, TODAY, make_batch
 
-pytestmark = pytest.mark.django_db
-
-TODAY = NOW.date()
-DAY = timedelta(days=1)
-
-
-@pytest.fixture(autouse=True)
-def _clock() -> Iterator[None]:
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def phc(hill_phc: Facility) -> Store:
-    return facility_store(hill_phc)
-
-
-@pytest.fixture
-def district(phc: Store) -> Store:
-    assert phc.parent is not None
-    return phc.parent
-
-
-@pytest.fixture
-def session(hill_phc: Facility) -> Session:
-    return make_session(hill_phc)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 
 def given_a_month_of_use(phc: Store, session: Session) -> Batch:

@@ -1,14 +1,12 @@
 """Vials issued to a session and returned, and the open-vial wastage booked at its close."""
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
-import time_machine
 
 from vaxnet.booking.models import Session
 from vaxnet.booking.planning import session_cancel
-from vaxnet.core.errors import DomainError
 from vaxnet.core.models import AuditEvent
 from vaxnet.facilities.models import Facility
 from vaxnet.stock.models import StockMove, Store
@@ -21,31 +19,9 @@ from vaxnet.stock.services import (
 )
 
 from ..booking.test_appointments import make_session
-from .ledger_helpers import NOW, facility_store, make_batch, stocked
+from .ledger_helpers import NOW, facility_store, make_batch, refusal_code, stocked
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _clock() -> Iterator[None]:
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def store(hill_phc: Facility) -> Store:
-    return facility_store(hill_phc)
-
-
-@pytest.fixture
-def session(hill_phc: Facility) -> Session:
-    return make_session(hill_phc)
-
-
-def _code(call: object) -> str:
-    with pytest.raises(DomainError) as caught:
-        call()  # type: ignore[operator]
-    return caught.value.code
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 
 def test_issue_return_and_close_book_the_open_vial_wastage(store: Store, session: Session) -> None:
@@ -84,15 +60,15 @@ def test_a_closed_session_takes_no_more_stock(store: Store, session: Session) ->
     session_stock_close(by=None, session=session, doses_given={batch: 15})
 
     assert (
-        _code(lambda: stock_issue(by=None, store=store, batch=batch, session=session, vials=1))
+        refusal_code(stock_issue, by=None, store=store, batch=batch, session=session, vials=1)
         == "session_not_open"
     )
     assert (
-        _code(lambda: stock_return(by=None, store=store, batch=batch, session=session, vials=1))
+        refusal_code(stock_return, by=None, store=store, batch=batch, session=session, vials=1)
         == "session_stock_closed"
     )
     assert (
-        _code(lambda: session_stock_close(by=None, session=session, doses_given={batch: 15}))
+        refusal_code(session_stock_close, by=None, session=session, doses_given={batch: 15})
         == "session_stock_closed"
     )
     assert balance(store, batch) == 80
@@ -104,18 +80,20 @@ def test_more_doses_than_opened_vials_hold_is_refused(store: Store, session: Ses
     stock_issue(by=None, store=store, batch=batch, session=session, vials=2)
 
     assert (
-        _code(lambda: session_stock_close(by=None, session=session, doses_given={batch: 21}))
+        refusal_code(session_stock_close, by=None, session=session, doses_given={batch: 21})
         == "doses_exceed_opened"
     )
     assert (
-        _code(lambda: session_stock_close(by=None, session=session, doses_given={other: 1}))
+        refusal_code(session_stock_close, by=None, session=session, doses_given={other: 1})
         == "batch_not_issued"
     )
     assert (
-        _code(
-            lambda: session_stock_close(
-                by=None, session=session, doses_given={batch: 5}, unopened_vials={batch: 3}
-            )
+        refusal_code(
+            session_stock_close,
+            by=None,
+            session=session,
+            doses_given={batch: 5},
+            unopened_vials={batch: 3},
         )
         == "return_more_than_issued"
     )
@@ -131,7 +109,7 @@ def test_only_unopened_vials_out_at_the_session_can_come_back(
     stock_return(by=None, store=store, batch=batch, session=session, vials=2)
 
     assert (
-        _code(lambda: stock_return(by=None, store=store, batch=batch, session=session, vials=1))
+        refusal_code(stock_return, by=None, store=store, batch=batch, session=session, vials=1)
         == "return_more_than_issued"
     )
     assert balance(store, batch) == 100
@@ -148,7 +126,7 @@ def test_issue_refuses_what_cannot_be_used(
     batch_recall(by=None, batch=recalled, reason="Recall")
     elsewhere = facility_store(sea_hospital)
 
-    def issue(batch: object, vials: int = 1, at: Store = store) -> object:
+    def issue(batch: object, vials: int = 1, at: Store = store) -> Callable[[], object]:
         return lambda: stock_issue(
             by=None,
             store=at,
@@ -157,14 +135,14 @@ def test_issue_refuses_what_cannot_be_used(
             vials=vials,
         )
 
-    assert _code(issue(batch, 4)) == "stock_insufficient"
-    assert _code(issue(batch, 0)) == "vials_not_positive"
-    assert _code(issue(other_vaccine)) == "wrong_vaccine"
-    assert _code(issue(expiring)) == "batch_expired"
-    assert _code(issue(recalled)) == "batch_recalled"
-    assert _code(issue(batch, at=elsewhere)) == "session_elsewhere"
+    assert refusal_code(issue(batch, 4)) == "stock_insufficient"
+    assert refusal_code(issue(batch, 0)) == "vials_not_positive"
+    assert refusal_code(issue(other_vaccine)) == "wrong_vaccine"
+    assert refusal_code(issue(expiring)) == "batch_expired"
+    assert refusal_code(issue(recalled)) == "batch_recalled"
+    assert refusal_code(issue(batch, at=elsewhere)) == "session_elsewhere"
     session_cancel(by=None, session=session, reason="Rain")
-    assert _code(issue(batch)) == "session_not_open"
+    assert refusal_code(issue(batch)) == "session_not_open"
     assert balance(store, batch) == 30
 
 
@@ -187,6 +165,6 @@ def test_it_issues_for_a_session_days_ahead_only_what_lasts(
     batch = stocked(store, make_batch("L1", expires_on=date(2026, 3, 5)), 100)
 
     assert (
-        _code(lambda: stock_issue(by=None, store=store, batch=batch, session=later, vials=1))
+        refusal_code(stock_issue, by=None, store=store, batch=batch, session=later, vials=1)
         == "batch_expired"
     )

@@ -1,14 +1,14 @@
 """Transfers between stores and the requisitions that ask for them."""
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import date
 
 import pytest
 import time_machine
 
-from vaxnet.core.errors import DomainError, NotFound
+from vaxnet.core.errors import NotFound
 from vaxnet.core.models import AuditEvent, User
-from vaxnet.facilities.models import Facility, Role
+from vaxnet.facilities.models import Role
 from vaxnet.stock.models import Requisition, StockMove, Store, Transfer
 from vaxnet.stock.queries import (
     balance,
@@ -30,32 +30,9 @@ from vaxnet.stock.requisitions import (
 from vaxnet.stock.services import batch_recall
 from vaxnet.vaccines.models import Vaccine
 
-from .ledger_helpers import NOW, facility_store, make_batch, stocked
+from .ledger_helpers import NOW, make_batch, refusal_code, stocked
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _clock() -> Iterator[None]:
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def phc(hill_phc: Facility) -> Store:
-    return facility_store(hill_phc)
-
-
-@pytest.fixture
-def district(phc: Store) -> Store:
-    assert phc.parent is not None
-    return phc.parent
-
-
-def _code(call: object) -> str:
-    with pytest.raises(DomainError) as caught:
-        call()  # type: ignore[operator]
-    return caught.value.code
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 
 def test_a_transfer_leaves_at_once_and_arrives_when_received(district: Store, phc: Store) -> None:
@@ -84,7 +61,7 @@ def test_a_transfer_leaves_at_once_and_arrives_when_received(district: Store, ph
         ("transfer_in", 50),
         ("transfer_in", 200),
     ]
-    assert _code(lambda: transfer_receive(by=None, transfer=transfer)) == "transfer_received"
+    assert refusal_code(transfer_receive, by=None, transfer=transfer) == "transfer_received"
 
 
 def test_a_short_or_damaged_receipt_is_a_discrepancy_to_resolve(
@@ -105,13 +82,13 @@ def test_a_short_or_damaged_receipt_is_a_discrepancy_to_resolve(
     assert transfer.status == Transfer.Status.DISCREPANCY
     assert balance(phc, batch) == 250
     assert (
-        _code(lambda: transfer_resolve(by=None, transfer=transfer, resolution=" "))
+        refusal_code(transfer_resolve, by=None, transfer=transfer, resolution=" ")
         == "resolution_required"
     )
     transfer_resolve(by=None, transfer=transfer, resolution="Carrier broke a box; reported.")
     assert transfer.status == Transfer.Status.RESOLVED
     assert (
-        _code(lambda: transfer_resolve(by=None, transfer=transfer, resolution="again"))
+        refusal_code(transfer_resolve, by=None, transfer=transfer, resolution="again")
         == "no_discrepancy"
     )
 
@@ -132,11 +109,11 @@ def test_a_receipt_cannot_exceed_what_was_sent(district: Store, phc: Store) -> N
     transfer = transfer_dispatch(by=None, source=district, destination=phc, lines={batch: 100})
 
     assert (
-        _code(lambda: transfer_receive(by=None, transfer=transfer, received={batch: 110}))
+        refusal_code(transfer_receive, by=None, transfer=transfer, received={batch: 110})
         == "received_more_than_sent"
     )
     assert (
-        _code(lambda: transfer_receive(by=None, transfer=transfer, received={other: 10}))
+        refusal_code(transfer_receive, by=None, transfer=transfer, received={other: 10})
         == "batch_not_sent"
     )
     transfer.refresh_from_db()
@@ -148,10 +125,8 @@ def test_a_dispatch_is_all_or_nothing(district: Store, phc: Store) -> None:
     enough = stocked(district, make_batch("L1"), 100)
     scarce = stocked(district, make_batch("L2"), 10)
 
-    code = _code(
-        lambda: transfer_dispatch(
-            by=None, source=district, destination=phc, lines={enough: 50, scarce: 20}
-        )
+    code = refusal_code(
+        transfer_dispatch, by=None, source=district, destination=phc, lines={enough: 50, scarce: 20}
     )
 
     assert code == "stock_insufficient"
@@ -164,7 +139,7 @@ def test_recalled_and_expired_batches_cannot_be_sent(district: Store, phc: Store
     batch_recall(by=None, batch=recalled, reason="Recall")
     expiring = stocked(district, make_batch("L2", expires_on=NOW.date()), 100)
 
-    def send(batch: object) -> object:
+    def send(batch: object) -> Callable[[], object]:
         return lambda: transfer_dispatch(
             by=None,
             source=district,
@@ -172,12 +147,12 @@ def test_recalled_and_expired_batches_cannot_be_sent(district: Store, phc: Store
             lines={batch: 10},  # type: ignore[dict-item]
         )
 
-    assert _code(send(recalled)) == "batch_recalled"
+    assert refusal_code(send(recalled)) == "batch_recalled"
     transfer_dispatch(by=None, source=district, destination=phc, lines={expiring: 10})
     with time_machine.travel(date(2026, 3, 3), tick=False):
-        assert _code(send(expiring)) == "batch_expired"
-    assert _code(
-        lambda: transfer_dispatch(by=None, source=phc, destination=phc, lines={recalled: 10})
+        assert refusal_code(send(expiring)) == "batch_expired"
+    assert refusal_code(
+        transfer_dispatch, by=None, source=phc, destination=phc, lines={recalled: 10}
     ) == ("same_store")
 
 
@@ -233,30 +208,27 @@ def test_a_requisition_is_refused_when_it_cannot_be_met(
     requisition = requisition_create(by=store_keeper, requester=phc, lines={vaccine: 300})
 
     assert (
-        _code(
-            lambda: requisition_approve(by=None, requisition=requisition, approved={vaccine: 400})
-        )
+        refusal_code(requisition_approve, by=None, requisition=requisition, approved={vaccine: 400})
         == "approved_more_than_requested"
     )
     assert (
-        _code(lambda: requisition_approve(by=None, requisition=requisition, approved={}))
+        refusal_code(requisition_approve, by=None, requisition=requisition, approved={})
         == "nothing_approved"
     )
     assert (
-        _code(lambda: requisition_dispatch(by=None, requisition=requisition))
+        refusal_code(requisition_dispatch, by=None, requisition=requisition)
         == "requisition_not_approved"
     )
     requisition_approve(by=None, requisition=requisition)
     assert (
-        _code(lambda: requisition_dispatch(by=None, requisition=requisition))
-        == "stock_insufficient"
+        refusal_code(requisition_dispatch, by=None, requisition=requisition) == "stock_insufficient"
     )
     batch = stocked(district, make_batch("L1"), 500)
     assert (
-        _code(lambda: requisition_dispatch(by=None, requisition=requisition, lines={batch: 310}))
+        refusal_code(requisition_dispatch, by=None, requisition=requisition, lines={batch: 310})
         == "more_than_approved"
     )
-    assert _code(lambda: requisition_reject(by=None, requisition=requisition, reason="No")) == (
+    assert refusal_code(requisition_reject, by=None, requisition=requisition, reason="No") == (
         "requisition_decided"
     )
 
@@ -269,7 +241,7 @@ def test_a_requisition_can_be_rejected(phc: Store, store_keeper: User) -> None:
 
     assert requisition.status == Requisition.Status.REJECTED
     assert (
-        _code(lambda: requisition_dispatch(by=None, requisition=requisition))
+        refusal_code(requisition_dispatch, by=None, requisition=requisition)
         == "requisition_not_approved"
     )
 
@@ -281,7 +253,7 @@ def test_the_national_store_asks_nobody(phc: Store) -> None:
     vaccine = Vaccine.objects.get(code="COVISHIELD")
 
     assert (
-        _code(lambda: requisition_create(by=None, requester=national, lines={vaccine: 10}))
+        refusal_code(requisition_create, by=None, requester=national, lines={vaccine: 10})
         == "no_supplier"
     )
 
