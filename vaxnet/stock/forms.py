@@ -272,3 +272,27 @@ class ReadingForm(forms.Form):
     celsius = forms.DecimalField(
         label=_("Temperature (°C)"), max_digits=5, decimal_places=2, min_value=-80, max_value=60
     )
+
+
+class ResolveForm(forms.Form):
+    """How a transfer's discrepancy was resolved."""
+
+    # Not required here: the service says why a note is needed, beside this field.
+    resolution = forms.CharField(
+        label=_("How was the discrepancy resolved?"),
+        max_length=_TEXT,
+        required=False,
+        help_text=_("Say what was found or done about the missing or damaged doses."),
+    )
+
+
+class RecallForm(forms.Form):
+    """Why a batch is recalled everywhere."""
+
+    # Not required here: the service says why a reason is needed, beside this field.
+    reason = forms.CharField(
+        label=_("Why is the batch recalled?"),
+        max_length=_TEXT,
+        required=False,
+        help_text=_("The recall applies in every store: the batch can then only be written off."),
+    )

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from vaxnet.stock import coldchain_views, views
+from vaxnet.stock import coldchain_views, resolution_views, views
 
 app_name = "stock"
 
@@ -36,7 +36,17 @@ urlpatterns = [
         coldchain_views.excursion_acknowledge,
         name="excursion_acknowledge",
     ),
+    path(
+        "stores/<str:public_id>/batches/<str:batch_id>/recall/",
+        resolution_views.batch_recall,
+        name="batch_recall",
+    ),
     path("transfers/<str:public_id>/receive/", views.transfer_receive, name="transfer_receive"),
+    path(
+        "transfers/<str:public_id>/resolve/",
+        resolution_views.transfer_resolve,
+        name="transfer_resolve",
+    ),
     path("requisitions/<str:public_id>/", views.requisition_detail, name="requisition"),
     path(
         "requisitions/<str:public_id>/approve/",

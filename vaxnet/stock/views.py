@@ -169,6 +169,9 @@ def _store_page(
     equipment = store.equipment.filter(active=True).prefetch_related(
         Prefetch("excursions", queryset=open_excursions, to_attr="open_excursions")
     )
+    # Imported here: resolution_views builds on this module's helpers.
+    from vaxnet.stock.resolution_views import may_recall
+
     context = {
         "store": store,
         "rows": rows,
@@ -180,6 +183,12 @@ def _store_page(
             )
         ),
         "equipment": list(equipment),
+        "discrepancies": list(
+            Transfer.objects.filter(Q(source=store) | Q(destination=store))
+            .filter(status=Transfer.Status.DISCREPANCY)
+            .select_related("source", "destination")
+        ),
+        "recall": may_recall(_user(request), store),
         "children": store.children.filter(active=True).exists(),
         "errors": errors or {},
     }
