@@ -181,14 +181,15 @@ def test_it_refuses_wastage_beyond_the_stock_and_bad_bodies(phc: Store, store_ke
     assert balance(phc, batch) == 50
 
 
-def test_it_recalls_a_batch_for_administrators_only(
-    phc: Store, store_keeper: User, district_admin: User
+def test_it_recalls_a_batch_for_state_and_national_administrators_only(
+    phc: Store, store_keeper: User, district_admin: User, state_admin: User
 ) -> None:
     batch = stocked(phc, make_batch("RECALL-1"), 100)
     path = f"stock/batches/{batch.public_id}/recall"
 
     keeper = call(signed_in(store_keeper), "post", path, {"reason": "Contaminated"})
-    admin = call(signed_in(district_admin), "post", path, {"reason": "Contaminated"})
+    district = call(signed_in(district_admin), "post", path, {"reason": "Contaminated"})
+    admin = call(signed_in(state_admin), "post", path, {"reason": "Contaminated"})
     receipt = call(
         signed_in(store_keeper),
         "post",
@@ -197,6 +198,7 @@ def test_it_recalls_a_batch_for_administrators_only(
     )
 
     assert (keeper.status_code, error_code(keeper)) == (404, "not_found")
+    assert (district.status_code, error_code(district)) == (404, "not_found")
     assert admin.status_code == 200, admin.json()
     assert admin.json()["recalled_at"] is not None
     assert (receipt.status_code, error_code(receipt)) == (400, "batch_recalled")

@@ -47,7 +47,7 @@ router = Router(tags=["Stock"])
 # Staff writes per user (hits, window in seconds): a busy store's day is a few hundred moves.
 WRITES_PER_USER = (600, 3600)
 PER_PAGE = 50
-# Who approves adjustments, resolves discrepancies and recalls batches, as on the pages.
+# Who approves adjustments and resolves discrepancies, as on the pages (recalls: RECALLERS).
 ADMINS = REGION_ROLES
 
 ERRORS: dict[int, type[Schema]] = {
@@ -375,7 +375,7 @@ def batch_register(request: HttpRequest, payload: s.BatchIn) -> HttpResponse:
     "/stock/batches/{batch_id}/recall",
     response={200: s.BatchOut, **ERRORS},
     auth=staff,
-    summary="Recall a batch everywhere (administrators)",
+    summary="Recall a batch everywhere (state and national administrators)",
 )
 def batch_recall(request: HttpRequest, batch_id: str, payload: s.RecallIn) -> HttpResponse:
     """Recall a batch: from now on it can only be returned or written off, in every store."""
@@ -383,7 +383,8 @@ def batch_recall(request: HttpRequest, batch_id: str, payload: s.RecallIn) -> Ht
     def work(user: User) -> Answer:
         batch = (
             Batch.objects.filter(
-                public_id=_id(batch_id), vaccine__country_id__in=_countries(user, ADMINS)
+                public_id=_id(batch_id),
+                vaccine__country_id__in=_countries(user, queries.RECALLERS),
             )
             .select_related("vaccine")
             .first()

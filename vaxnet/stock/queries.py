@@ -29,6 +29,10 @@ from vaxnet.vaccines.models import Vaccine
 # --- access -----------------------------------------------------------------------------------
 
 
+# A recall applies in every store, so only administrators above a district may make one.
+RECALLERS = frozenset({Role.STATE_ADMIN, Role.NATIONAL_ADMIN})
+
+
 def stores_in_scope(user: User | AnonymousUser, roles: Iterable[str] | None = None) -> Q | None:
     """Return a filter for the stores the user may act on (None: none at all).
 

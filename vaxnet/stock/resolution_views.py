@@ -12,7 +12,6 @@ from django.views.decorators.http import require_http_methods
 from vaxnet.booking.staff_views import staff_required
 from vaxnet.core.errors import NotFound
 from vaxnet.core.models import User
-from vaxnet.facilities.models import Role
 from vaxnet.stock import forms, queries, requisitions, services
 from vaxnet.stock.models import Batch, Store, Transfer
 from vaxnet.stock.views import (
@@ -23,8 +22,7 @@ from vaxnet.stock.views import (
     _user,
 )
 
-# A recall applies in every store, so only administrators above a district may make one.
-RECALLERS = frozenset({Role.STATE_ADMIN, Role.NATIONAL_ADMIN})
+RECALLERS = queries.RECALLERS
 
 
 def may_recall(user: User, store: Store) -> bool:
