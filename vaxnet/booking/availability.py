@@ -4,8 +4,9 @@ These are the reads behind the CoWIN-compatible API. Each takes a fixed number o
 however many centres it covers. Answers are kept in Django's cache (Redis in production)
 for a few seconds; `availability_changed(session)` makes every cached answer about the
 session's district stale at once, so that a booking or a cancellation shows immediately.
-Each process also keeps the answers it served last and, on each request, reads only the
-versions of their districts from the shared cache (see `cached`).
+Each process also keeps the answers it served last, kept current by the changes every
+process publishes (`_Feed`), or else by the districts' versions read from the shared cache
+(see `cached`).
 """
 
 import functools
@@ -514,8 +515,8 @@ class _Kept:
 class _LocalAnswers:
     """The answers this process served last, bounded in number and in bytes.
 
-    Each request still reads the versions from the shared cache; the answer itself (often
-    hundreds of kilobytes) is fetched from there only when they moved.
+    The answer itself (often hundreds of kilobytes) is fetched from the shared cache only
+    when the process has none current (see `cached`).
     """
 
     def __init__(self, entries: int, size: int) -> None:

@@ -144,6 +144,19 @@ return {counts, {}}
 _REDIS_COUNT_SHA = hashlib.sha1(_REDIS_COUNT.encode()).hexdigest()  # noqa: S324 - Redis's id
 
 
+def _run_script(cache: RedisCache, script: str, sha: str, keys: list[str], args: list[Any]) -> Any:
+    """Run a Lua script by its id (sending it whole if Redis does not know it); return the reply."""
+    from redis.exceptions import NoScriptError
+
+    client = cache._cache  # type: ignore[attr-defined]
+    # vaxnet.core.cache's client runs it on its own connection; Django's through redis-py.
+    run = getattr(client, "command", None) or client.get_client(None, write=True).execute_command
+    try:
+        return run("EVALSHA", sha, len(keys), *keys, *args)
+    except NoScriptError:  # Redis restarted, or another server: send the script itself
+        return run("EVAL", script, len(keys), *keys, *args)
+
+
 def _redis_count(
     cache: RedisCache, hits: Sequence[_Hit], reads: Sequence[str]
 ) -> tuple[list[RateLimitResult], dict[str, Any]]:
@@ -152,21 +165,13 @@ def _redis_count(
     Return the results of the hits counted and, when every one was allowed, the values
     found (as Django's cache.get_many would).
     """
-    from redis.exceptions import NoScriptError
-
     # make_key, not make_and_validate_key: the keys are vaxnet's own (digests and codes),
     # and the validation (a warning about memcached) costs as much as the making.
     keys = [cache.make_key(_cache_key(hit.key)) for hit in hits]
     keys += [cache.make_key(key) for key in reads]
     args = [len(hits)]
     args += [hit.window_seconds * 1000 for hit in hits] + [hit.limit for hit in hits]
-    client = cache._cache  # type: ignore[attr-defined]
-    # vaxnet.core.cache's client runs it on its own connection; Django's through redis-py.
-    run = getattr(client, "command", None) or client.get_client(None, write=True).execute_command
-    try:
-        counts, values = run("EVALSHA", _REDIS_COUNT_SHA, len(keys), *keys, *args)
-    except NoScriptError:  # Redis restarted, or another server: send the script itself
-        counts, values = run("EVAL", _REDIS_COUNT, len(keys), *keys, *args)
+    counts, values = _run_script(cache, _REDIS_COUNT, _REDIS_COUNT_SHA, keys, args)
     results = []
     for hit, count, left_ms in zip(hits, counts[::2], counts[1::2], strict=False):
         if count <= hit.limit:
@@ -349,18 +354,8 @@ class _Tally:
                 return
             keys = list(taken)
             args = [value for key in keys for value in taken[key]]
-            client = cache._cache  # type: ignore[attr-defined]
-            run = (
-                getattr(client, "command", None)
-                or client.get_client(None, write=True).execute_command
-            )
-            from redis.exceptions import NoScriptError
-
             try:
-                try:
-                    out = run("EVALSHA", _REDIS_ADD_SHA, len(keys), *keys, *args)
-                except NoScriptError:
-                    out = run("EVAL", _REDIS_ADD, len(keys), *keys, *args)
+                out = _run_script(cache, _REDIS_ADD, _REDIS_ADD_SHA, keys, args)
             finally:
                 with self._lock:
                     for key in keys:
