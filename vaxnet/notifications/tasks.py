@@ -54,7 +54,7 @@ def send_messages(self, message_ids: list[int]) -> dict[str, int]:
     counted as retry 1, so the pauses and the number of attempts are those of a message
     sent alone.
     """
-    found = Message.objects.filter(pk__in=message_ids).order_by("id")
+    found = list(Message.objects.filter(pk__in=message_ids).order_by("id"))
     counts = {status: 0 for status in Message.Status.values}
     counts["missing"] = len(set(message_ids)) - len(found)
     for message in found:
