@@ -167,10 +167,6 @@ class DispatchForm(forms.Form):
                 batch, held, suggested.get(batch.pk)
             )
 
-    def line_fields(self) -> list[forms.BoundField]:
-        """Return the bound fields of the batch lines, in the order offered."""
-        return [self[f"line_{batch.public_id}"] for batch, _held in self.stock]
-
     def lines(self) -> dict[Batch, int]:
         """Return the doses to send per batch (the cleaned form's non-empty lines)."""
         chosen = {}

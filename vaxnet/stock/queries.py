@@ -53,6 +53,12 @@ def stores_in_scope(user: User | AnonymousUser, roles: Iterable[str] | None = No
     return condition
 
 
+def may_recall(user: User | AnonymousUser, store: Store) -> bool:
+    """Return whether the user may recall batches held in the store (see RECALLERS)."""
+    scope = stores_in_scope(user, RECALLERS)
+    return scope is not None and Store.objects.filter(scope).filter(pk=store.pk).exists()
+
+
 def store_for_staff(
     user: User | AnonymousUser, public_id: str, roles: Iterable[str] | None = None
 ) -> Store:
@@ -211,7 +217,7 @@ def fefo(store: Store, vaccine: Vaccine, on: date) -> list[tuple[Batch, int]]:
             batch__expires_on__gte=on,
             batch__vvm_stage__lt=Batch.VvmStage.STAGE_3,
         )
-        .select_related("batch")
+        .select_related("batch__vaccine")
         .order_by("batch__expires_on", "-batch__vvm_stage", "batch__lot_number")
     )
     return [(row.batch, row.doses) for row in rows]
@@ -261,5 +267,5 @@ def requisitions_of(store: Store) -> QuerySet[Requisition]:
     return (
         Requisition.objects.filter(Q(requester=store) | Q(supplier=store))
         .select_related("requester", "supplier")
-        .prefetch_related("lines__vaccine", "transfers")
+        .prefetch_related("lines__vaccine")
     )

@@ -11,7 +11,6 @@ from django.views.decorators.http import require_http_methods
 
 from vaxnet.booking.staff_views import staff_required
 from vaxnet.core.errors import NotFound
-from vaxnet.core.models import User
 from vaxnet.stock import forms, queries, requisitions, services
 from vaxnet.stock.models import Batch, Store, Transfer
 from vaxnet.stock.views import (
@@ -21,14 +20,6 @@ from vaxnet.stock.views import (
     _submit,
     _user,
 )
-
-RECALLERS = queries.RECALLERS
-
-
-def may_recall(user: User, store: Store) -> bool:
-    """Return whether the user may recall batches from the store's page."""
-    scope = queries.stores_in_scope(user, RECALLERS)
-    return scope is not None and Store.objects.filter(scope).filter(pk=store.pk).exists()
 
 
 def _transfer_store(request: HttpRequest, transfer: Transfer) -> Store:
@@ -75,7 +66,7 @@ def transfer_resolve(request: HttpRequest, public_id: str) -> HttpResponse:
 @staff_required
 def batch_recall(request: HttpRequest, public_id: str, batch_id: str) -> HttpResponse:
     """Recall a batch held by the store, in every store, with a reason."""
-    store: Store = _found(queries.store_for_staff, request, public_id, roles=RECALLERS)
+    store: Store = _found(queries.store_for_staff, request, public_id, roles=queries.RECALLERS)
     batch = (
         Batch.objects.filter(public_id=batch_id.strip()[:16], balances__store=store)
         .select_related("vaccine")

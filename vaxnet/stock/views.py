@@ -170,7 +170,6 @@ def _store_page(
         Prefetch("excursions", queryset=open_excursions, to_attr="open_excursions")
     )
     # Imported here: resolution_views builds on this module's helpers.
-    from vaxnet.stock.resolution_views import may_recall
 
     context = {
         "store": store,
@@ -188,7 +187,7 @@ def _store_page(
             .filter(status=Transfer.Status.DISCREPANCY)
             .select_related("source", "destination")
         ),
-        "recall": may_recall(_user(request), store),
+        "recall": queries.may_recall(_user(request), store),
         "children": store.children.filter(active=True).exists(),
         "errors": errors or {},
     }
