@@ -44,7 +44,9 @@ def _batch_doses(country_id: int, lines: list[s.BatchDosesIn]) -> dict[Batch, in
     found: dict[str, Batch] = {}
     doses: dict[Batch, int] = {}
     for line in lines:
-        batch = found.setdefault(line.batch, _batch(country_id, line.batch, "lines"))
+        if line.batch not in found:  # each batch read once, however many lines name it
+            found[line.batch] = _batch(country_id, line.batch, "lines")
+        batch = found[line.batch]
         doses[batch] = doses.get(batch, 0) + line.doses
     return doses
 

@@ -484,7 +484,7 @@ def adjustment_decide(
         ).update(status=status, decided_at=now, decided_by=by if by and by.pk else None)
         if not changed:
             raise DomainError("adjustment_decided", _("This adjustment has been decided already."))
-        pending.refresh_from_db()
+        pending.refresh_from_db(fields=["status", "decided_at", "decided_by"])
         difference = pending.counted_doses - pending.balance_doses
         data = {**_ids(pending.store, pending.batch), "approve": approve, "doses": difference}
         if approve:
