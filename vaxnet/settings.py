@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "vaxnet.vaccines",
     "vaxnet.facilities",
     "vaxnet.booking",
+    "vaxnet.vaccination",
     "vaxnet.stock",
     "vaxnet.people",
     "vaxnet.notifications",

@@ -30,7 +30,7 @@ from vaxnet.booking.models import (
     WaitlistEntry,
     WaitlistOffer,
 )
-from vaxnet.booking.queries import dose_history
+from vaxnet.booking.queries import dose_histories
 from vaxnet.booking.services import DoseVerdict, dose_verdict
 from vaxnet.core.errors import DomainError
 from vaxnet.core.rows import Table, columns, model_from_row, models_from_row
@@ -327,11 +327,8 @@ def vaccine_rules(country: Country) -> dict[int, VaccineRule]:
 
 
 def histories_of(members: Sequence[Beneficiary]) -> dict[int, list[PastDose]]:
-    """Return each member's dose history, read once per search.
-
-    An account has at most the pack's few members; `dose_history` reads one member.
-    """
-    return {member.pk: dose_history(member) for member in members}
+    """Return each member's dose history, read once per search (one query)."""
+    return dose_histories(members)
 
 
 def bookable_for(

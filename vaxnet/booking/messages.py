@@ -20,6 +20,8 @@ def notify_beneficiary(
 ) -> None:
     """Queue a message about a session to a beneficiary's account, in its language."""
     account = beneficiary.account
+    if account is None:
+        return  # registered at a facility without a mobile number: nobody to write to
     with translation.override(account.language):
         context: dict[str, str | int] = {
             "name": beneficiary.name,

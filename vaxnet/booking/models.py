@@ -161,6 +161,7 @@ class Appointment(models.Model):
         VACCINATED = "vaccinated", _("Vaccinated")
         CANCELLED = "cancelled", _("Cancelled")
         NO_SHOW = "no_show", _("Did not come")
+        NOT_GIVEN = "not_given", _("Came, not vaccinated")
 
     class Channel(models.TextChoices):
         ONLINE = "online", _("Booked online")
@@ -196,6 +197,15 @@ class Appointment(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
+    checked_in_by = models.ForeignKey(
+        "core.User",
+        verbose_name=_("checked in by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
 
     LIVE = (Status.BOOKED, Status.CHECKED_IN)
 

@@ -1,12 +1,37 @@
 """Reads for booking: a beneficiary's dose history and what they may book."""
 
+from collections.abc import Iterable
+
+from django.db.models import Q
+
+from vaxnet.people.models import Beneficiary
+from vaxnet.vaccination.models import Vaccination
 from vaxnet.vaccines.eligibility import PastDose
 
 
-def dose_history(beneficiary: object) -> list[PastDose]:
+def dose_history(beneficiary: Beneficiary) -> list[PastDose]:
     """Return the valid doses a beneficiary has received, oldest first.
 
-    Dose records arrive with the vaccination app; until then nobody has any, and
-    this is the one place that will read them.
+    The doses of a duplicate record merged into this one count too.
     """
-    return []
+    return dose_histories([beneficiary]).get(beneficiary.pk, [])
+
+
+def dose_histories(beneficiaries: Iterable[Beneficiary]) -> dict[int, list[PastDose]]:
+    """Return the valid doses of several beneficiaries in one query, by beneficiary id."""
+    ids = [beneficiary.pk for beneficiary in beneficiaries]
+    histories: dict[int, list[PastDose]] = {pk: [] for pk in ids}
+    if not ids:
+        return histories
+    rows = (
+        Vaccination.objects.filter(status=Vaccination.Status.VALID)
+        .filter(Q(beneficiary_id__in=ids) | Q(beneficiary__merged_into_id__in=ids))
+        .values_list(
+            "beneficiary_id", "beneficiary__merged_into_id", "vaccine__code", "target", "given_on"
+        )
+        .order_by("given_on", "id")
+    )
+    for person, merged_into, code, target, given_on in rows:
+        owner = person if person in histories else merged_into
+        histories[owner].append(PastDose(vaccine_code=code, target=target, given_on=given_on))
+    return histories

@@ -45,7 +45,8 @@ def appointment_slip_pdf(appointment: Appointment) -> bytes:
     beneficiary = appointment.beneficiary
     session = appointment.session
     facility = session.facility
-    with translation.override(beneficiary.account.language):
+    language = beneficiary.account.language if beneficiary.account else translation.get_language()
+    with translation.override(language):
         rows = [
             (_("Name"), beneficiary.name),
             (_("Reference number"), beneficiary.reference),

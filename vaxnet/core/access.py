@@ -6,12 +6,17 @@ Missing and not-yours answer alike (NotFound), so that probing ids teaches nothi
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from vaxnet.booking.models import Appointment, Session
 from vaxnet.core.errors import NotFound
 from vaxnet.core.models import User
 from vaxnet.facilities.models import Facility, StaffMembership
 from vaxnet.geo.models import Region
+from vaxnet.people.models import Beneficiary
+from vaxnet.vaccination.models import Aefi, Vaccination
+
+PUBLIC_ID_MAX_LENGTH = 16
 
 
 def active_memberships(
@@ -75,3 +80,131 @@ def region_for_staff(
         if membership.region_id is not None and region.path.startswith(membership.scope_path):
             return region
     raise NotFound()
+
+
+def _facilities(user: User | AnonymousUser, roles: Iterable[str] | None) -> QuerySet[Facility]:
+    """Return the facilities the user holds one of the roles over (none: an empty set)."""
+    scope = facilities_in_scope(user, roles)
+    if scope is None:
+        return Facility.objects.none()
+    return Facility.objects.filter(scope)
+
+
+def _public_id_ok(public_id: str) -> bool:
+    return bool(public_id) and len(public_id) <= PUBLIC_ID_MAX_LENGTH and public_id.isalnum()
+
+
+def session_for_staff(
+    user: User | AnonymousUser, public_id: str, roles: Iterable[str] | None = None
+) -> Session:
+    """Return the session if it is held at a facility the user holds a role over, else NotFound."""
+
+    public_id = str(public_id).strip()
+    if not _public_id_ok(public_id):
+        raise NotFound()
+    session = (
+        Session.objects.filter(public_id=public_id)
+        .filter(facility__in=_facilities(user, roles))
+        .select_related("facility__region", "facility__country", "vaccine")
+        .first()
+    )
+    if session is None:
+        raise NotFound()
+    return session
+
+
+def appointment_for_staff(
+    user: User | AnonymousUser, public_id: str, roles: Iterable[str] | None = None
+) -> Appointment:
+    """Return the appointment if its session is at a facility in the user's scope, else NotFound."""
+
+    public_id = str(public_id).strip()
+    if not _public_id_ok(public_id):
+        raise NotFound()
+    appointment = (
+        Appointment.objects.filter(public_id=public_id)
+        .filter(session__facility__in=_facilities(user, roles))
+        .select_related(
+            "beneficiary__id_type",
+            "beneficiary__account",
+            "beneficiary__country",
+            "session__facility__country",
+            "session__vaccine",
+            "slot",
+        )
+        .first()
+    )
+    if appointment is None:
+        raise NotFound()
+    return appointment
+
+
+def vaccination_for_staff(
+    user: User | AnonymousUser, public_id: str, roles: Iterable[str] | None = None
+) -> Vaccination:
+    """Return the dose record if it was given at a facility in the user's scope, else NotFound."""
+
+    public_id = str(public_id).strip()
+    if not _public_id_ok(public_id):
+        raise NotFound()
+    vaccination = (
+        Vaccination.objects.filter(public_id=public_id)
+        .filter(facility__in=_facilities(user, roles))
+        .select_related("beneficiary", "vaccine", "batch", "session__facility", "facility")
+        .first()
+    )
+    if vaccination is None:
+        raise NotFound()
+    return vaccination
+
+
+def beneficiary_for_staff(
+    user: User | AnonymousUser, reference: str, roles: Iterable[str] | None = None
+) -> Beneficiary:
+    """Return the person if they have an appointment or a dose at a facility in scope.
+
+    Staff see a person through the care given in their scope, never by searching the country.
+    """
+    from vaxnet.people.models import Beneficiary
+
+    reference = str(reference).strip()
+    if not reference.isdigit() or len(reference) > PUBLIC_ID_MAX_LENGTH:
+        raise NotFound()
+    facilities = _facilities(user, roles)
+    beneficiary = (
+        Beneficiary.objects.filter(reference=reference)
+        .filter(
+            Exists(
+                Appointment.objects.filter(
+                    beneficiary=OuterRef("pk"), session__facility__in=facilities
+                )
+            )
+            | Exists(
+                Vaccination.objects.filter(beneficiary=OuterRef("pk"), facility__in=facilities)
+            )
+        )
+        .select_related("id_type", "account", "country", "merged_into")
+        .first()
+    )
+    if beneficiary is None:
+        raise NotFound()
+    return beneficiary
+
+
+def aefi_for_staff(
+    user: User | AnonymousUser, public_id: str, roles: Iterable[str] | None = None
+) -> Aefi:
+    """Return the adverse event if it was reported at a facility in scope, else NotFound."""
+
+    public_id = str(public_id).strip()
+    if not _public_id_ok(public_id):
+        raise NotFound()
+    aefi = (
+        Aefi.objects.filter(public_id=public_id)
+        .filter(facility__in=_facilities(user, roles))
+        .select_related("beneficiary", "vaccination__vaccine", "facility")
+        .first()
+    )
+    if aefi is None:
+        raise NotFound()
+    return aefi

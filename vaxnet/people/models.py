@@ -122,9 +122,12 @@ class Beneficiary(models.Model):
     reference = models.CharField(
         _("reference number"), max_length=REFERENCE_LENGTH, unique=True, editable=False
     )
+    # None for a person registered at a facility without a mobile number.
     account = models.ForeignKey(
         Account,
         verbose_name=_("account"),
+        null=True,
+        blank=True,
         on_delete=models.PROTECT,
         related_name="beneficiaries",
     )
@@ -140,6 +143,15 @@ class Beneficiary(models.Model):
     # the number itself cannot be read back (see people.crypto).
     id_hash = models.CharField(_("ID number hash"), max_length=64)
     id_last4 = models.CharField(_("ID number, last 4 characters"), max_length=4)
+    # Set while this record is merged, as a duplicate, into another person's.
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="duplicates",
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -169,7 +181,6 @@ class Beneficiary(models.Model):
         return Person(birth_date=self.birth_date, birth_year=self.birth_year)
 
     def has_doses(self) -> bool:
-        """Return whether any dose has been recorded for this person."""
-        # The vaccination app will answer this from its dose records; until it exists no
-        # dose can have been given. Every "locked after the first dose" rule asks here.
-        return False
+        """Return whether any valid dose has been recorded for this person."""
+        # Every "locked after the first dose" rule asks here.
+        return self.vaccinations.filter(status="valid").exists()  # type: ignore[attr-defined]

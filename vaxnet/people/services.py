@@ -10,6 +10,7 @@ from enum import Enum
 from typing import Any, Literal
 
 import phonenumbers
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, ProtectedError
 from django.utils import timezone
@@ -18,7 +19,9 @@ from django.utils.translation import ngettext
 
 from vaxnet.core.audit import audit_record
 from vaxnet.core.errors import DomainError, NotFound
+from vaxnet.core.models import User
 from vaxnet.core.ratelimit import check_rate
+from vaxnet.core.rows import insert_returning
 from vaxnet.countries.models import Country, IdDocumentType
 from vaxnet.people.crypto import id_number_hash, otp_code_hash
 from vaxnet.people.models import (
@@ -352,9 +355,9 @@ def _id_type(country: Country, code: str) -> IdDocumentType:
     return id_type
 
 
-def _refuse_registered(holder: Beneficiary, account: Account) -> DomainError:
+def _refuse_registered(holder: Beneficiary, account: Account | None) -> DomainError:
     """Return the refusal for a document someone already registered."""
-    if holder.account_id == account.pk:
+    if account is not None and holder.account_id == account.pk:
         return DomainError(
             "id_duplicate",
             _("This person is already registered on your account."),
@@ -431,7 +434,7 @@ def beneficiary_add(
     return beneficiary
 
 
-def _insert_with_reference(beneficiary: Beneficiary, account: Account) -> None:
+def _insert_with_reference(beneficiary: Beneficiary, account: Account | None) -> None:
     """Save a new beneficiary under a fresh reference number, drawing again on a collision."""
     for _attempt in range(_REFERENCE_TRIES):
         beneficiary.reference = new_reference()
@@ -563,3 +566,78 @@ def beneficiary_remove(*, account: Account, beneficiary: Beneficiary) -> None:
                     name=current.name
                 ),
             ) from None
+
+
+def beneficiary_register_on_site(
+    *,
+    country: Country,
+    name: str,
+    sex: str,
+    birth_year: int,
+    birth_date: date | None = None,
+    id_type_code: str,
+    id_number: str,
+    phone: str = "",
+    language: str = "",
+    by: User,
+) -> Beneficiary:
+    """Return the person with this ID document, registering them at a facility if new.
+
+    The verifier holds the document, so a document already registered finds its person
+    (the one a duplicate was merged into, if merged). A new person is registered on the
+    account of the mobile number given (opened now if there is none; the citizen signs in
+    to it later with an OTP), or on no account without a number.
+    """
+    name = _clean_person(name=name, sex=sex, birth_year=birth_year, birth_date=birth_date)
+    id_type = _id_type(country, id_type_code)
+    number = id_type.validate(id_number)
+    id_hash = id_number_hash(country_code=country.code, id_type_code=id_type.code, number=number)
+    holder = _holder(country, id_type, id_hash)
+    if holder is not None:
+        return holder.merged_into if holder.merged_into is not None else holder
+    phone = phone_normalise(country=country, raw=phone) if str(phone).strip() else ""
+    languages = [code for code, _name in settings.LANGUAGES]
+    language = language if language in languages else country.languages[0]
+    limit = int(country.setting("booking", "beneficiaries_per_account", 4))
+    with transaction.atomic():
+        account = None
+        if phone:
+            insert_returning(
+                Account(country=country, phone=phone, language=language), ignore_conflicts=True
+            )
+            account = Account.objects.select_for_update().get(country=country, phone=phone)
+            if Beneficiary.objects.filter(account=account).count() >= limit:
+                raise DomainError(
+                    "beneficiary_limit",
+                    _(
+                        "The account of this mobile number already has {count} people: "
+                        "register this person without a number, or with another."
+                    ).format(count=limit),
+                    field="phone",
+                )
+        beneficiary = Beneficiary(
+            account=account,
+            country=country,
+            name=name,
+            sex=sex,
+            birth_year=birth_year,
+            birth_date=birth_date,
+            id_type=id_type,
+            id_hash=id_hash,
+            id_last4=number[-4:],
+        )
+        try:
+            _insert_with_reference(beneficiary, account)
+        except DomainError:
+            # Registered a moment ago by someone else: that is this person.
+            holder = _holder(country, id_type, id_hash)
+            if holder is None:
+                raise
+            return holder
+        audit_record(
+            actor=by,
+            action="beneficiary.register_on_site",
+            obj=beneficiary,
+            data={"reference": beneficiary.reference, "id_type": id_type.code},
+        )
+    return beneficiary

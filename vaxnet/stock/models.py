@@ -573,3 +573,61 @@ class Excursion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.equipment}: {self.kind} from {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class SessionStock(models.Model):
+    """A batch's account at one session: vials issued and returned, doses given from them.
+
+    Kept in the transactions that issue, return and record a dose, so that a vaccinator can
+    never record more doses of a batch than the vials issued to the session hold, however
+    many record at once: a dose is taken by one conditional UPDATE (`stock.sessions`). At
+    the close the doses given here become the ledger's consumption for the session.
+    """
+
+    session = models.ForeignKey(
+        "booking.Session",
+        verbose_name=_("session"),
+        on_delete=models.PROTECT,
+        related_name="stock_accounts",
+    )
+    batch = models.ForeignKey(
+        Batch, verbose_name=_("batch"), on_delete=models.PROTECT, related_name="session_accounts"
+    )
+    doses_per_vial = models.PositiveSmallIntegerField(_("doses per vial"))
+    vials_issued = models.PositiveIntegerField(_("vials issued"), default=0)
+    vials_returned = models.PositiveIntegerField(_("vials returned unopened"), default=0)
+    doses_given = models.PositiveIntegerField(_("doses given"), default=0)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("session stock")
+        verbose_name_plural = _("session stock")
+        ordering = ["session", "batch"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "batch"], name="session_stock_unique"),
+            models.CheckConstraint(
+                condition=Q(vials_returned__lte=F("vials_issued")),
+                name="session_stock_returns_within_issues",
+            ),
+            # The last line of defence: no path records more doses than the opened vials hold.
+            models.CheckConstraint(
+                condition=Q(
+                    doses_given__lte=(F("vials_issued") - F("vials_returned"))
+                    * F("doses_per_vial")
+                ),
+                name="session_stock_given_within_vials",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}/{self.batch_id} {self.doses_given}"
+
+    @property
+    def doses_left(self) -> int:
+        """Return the doses still in the vials issued and not returned."""
+        return (self.vials_issued - self.vials_returned) * self.doses_per_vial - self.doses_given
+
+    @property
+    def vials_opened(self) -> int:
+        """Return the vials the doses given have opened so far (whole vials, rounded up)."""
+        return -(-self.doses_given // self.doses_per_vial)

@@ -26,10 +26,12 @@ from vaxnet.stock.models import (
     Balance,
     Batch,
     PendingAdjustment,
+    SessionStock,
     StockMove,
     Store,
     Transfer,
 )
+from vaxnet.stock.sessions import account_issue, account_return
 from vaxnet.vaccines.models import Vaccine
 
 Kind = StockMove.Kind
@@ -514,8 +516,8 @@ def _hold_session(session: Session) -> Session:
 
 
 def _session_settled(session: Session) -> bool:
-    """Return whether the session's stock has been closed (its opened vials booked)."""
-    return StockMove.objects.filter(session=session, kind=Kind.RETURN, vials=0).exists()
+    """Return whether the session's stock has been closed (its accounts closed)."""
+    return SessionStock.objects.filter(session=session, closed_at__isnull=False).exists()
 
 
 def _session_store(session: Session, store: Store) -> None:
@@ -573,6 +575,7 @@ def stock_issue(
             at=now,
             session=held,
         )
+        account_issue(session=held, batch=batch, vials=vials)
         audit_record(
             actor=by,
             action="stock.issue",
@@ -593,6 +596,7 @@ def _return(
                 vials=issued - returned, lot=batch.lot_number
             ),
         )
+    account_return(session=session, batch=batch, vials=vials)
     return record_move(
         store=store,
         batch=batch,
@@ -662,7 +666,7 @@ def session_stock_close(
     *,
     by: User | None,
     session: Session,
-    doses_given: Mapping[Batch, int],
+    doses_given: Mapping[Batch, int] | None = None,
     unopened_vials: Mapping[Batch, int] | None = None,
     now: datetime | None = None,
 ) -> list[SessionBatchStock]:
@@ -677,9 +681,15 @@ def session_stock_close(
     ledger says per batch and session what was given and what was wasted. More doses
     recorded than the opened vials held is refused (`doses_exceed_opened`), as is a dose
     recorded from a batch never issued to the session (`batch_not_issued`).
+
+    Without `doses_given`, the doses are those recorded in the session (its accounts, kept
+    by `sessions.session_doses_take`); a session recorded on paper gives them here instead.
+    The accounts are closed either way: the session's stock cannot be closed twice.
     """
     now = now or timezone.now()
     unopened_vials = unopened_vials or {}
+    recorded = doses_given is None
+    doses_given = doses_given or {}
     if any(doses < 0 for doses in doses_given.values()) or any(
         vials < 0 for vials in unopened_vials.values()
     ):
@@ -702,7 +712,14 @@ def session_stock_close(
                 )
         if store is None:
             return []
-        given = {batch.pk: doses for batch, doses in doses_given.items()}
+        accounts_now = {
+            account.batch_id: account
+            for account in SessionStock.objects.filter(session=held).select_for_update()
+        }
+        if recorded:
+            given = {batch_id: account.doses_given for batch_id, account in accounts_now.items()}
+        else:
+            given = {batch.pk: doses for batch, doses in doses_given.items()}
         back = {batch.pk: vials for batch, vials in unopened_vials.items()}
         accounts = []
         for batch in Batch.objects.filter(pk__in=issued_ids).order_by("pk"):
@@ -731,6 +748,7 @@ def session_stock_close(
                 if account.wastage:
                     settle(kind=Kind.WASTAGE, reason=Reason.OPEN_VIAL, doses=-account.wastage)
             accounts.append(account)
+        _close_accounts(held, given, now)
         audit_record(
             actor=by,
             action="stock.session_close",
@@ -745,3 +763,10 @@ def session_stock_close(
             },
         )
     return accounts
+
+
+def _close_accounts(session: Session, given: Mapping[int, int], now: datetime) -> None:
+    """Mark the session's accounts closed, with the doses the close booked as given."""
+    for batch_id, doses in given.items():
+        SessionStock.objects.filter(session=session, batch_id=batch_id).update(doses_given=doses)
+    SessionStock.objects.filter(session=session).update(closed_at=now)
