@@ -156,7 +156,9 @@ def _histories(member: object) -> list[PastDose]:
 def test_it_keeps_what_one_member_can_book_with_the_dose(
     client: Client, hill_phc: Facility, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(citizen_queries, "dose_history", _histories)
+    monkeypatch.setattr(
+        citizen_queries, "dose_histories", lambda members: {m.pk: _histories(m) for m in members}
+    )
     token = sign_in(client)
     account = Account.objects.get(phone=PHONE)
     asha = make_member(account, 1, name="Asha")

@@ -56,6 +56,12 @@ SAMPLES: dict[str, dict[str, str | int | float | bool]] = {
         "date": "14 Jun 2025",
         "waitlisted": True,
     },
+    "no_show_rebook": {
+        "name": "Priya Ramanathan",
+        "centre": "Hill Town Primary Health Centre",
+        "date": "14 Jun 2025",
+        "link": "https://vx.example.org/b",
+    },
     "dose_recorded": {
         "name": "Priya Ramanathan",
         "dose": 2,

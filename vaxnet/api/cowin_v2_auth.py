@@ -45,7 +45,7 @@ from vaxnet.booking import availability
 from vaxnet.booking.access import appointment_for_account
 from vaxnet.booking.citizen_queries import members_with_appointments, session_for_booking
 from vaxnet.booking.models import Appointment, Session, Slot
-from vaxnet.booking.queries import dose_history
+from vaxnet.booking.queries import dose_histories
 from vaxnet.booking.services import appointment_book, appointment_cancel, appointment_reschedule
 from vaxnet.booking.slip import appointment_slip_pdf
 from vaxnet.core.errors import DomainError, NotFound
@@ -375,10 +375,11 @@ def beneficiaries(request: HttpRequest) -> HttpResponse:
     places = availability.places(
         appointment.session.facility for listed in live.values() for appointment in listed
     )
+    histories = dose_histories(members)
     listed = [
         render.beneficiary(
             member,
-            doses=dose_history(member),
+            doses=histories[member.pk],
             appointments=[
                 render.appointment(a, places[a.session.facility_id], language)
                 for a in live[member.pk]

@@ -9,6 +9,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from vaxnet.booking.models import Appointment, Session
+from vaxnet.core.audit import audit_record
 from vaxnet.core.errors import NotFound
 from vaxnet.core.models import User
 from vaxnet.facilities.models import Facility, StaffMembership
@@ -163,7 +164,8 @@ def beneficiary_for_staff(
 ) -> Beneficiary:
     """Return the person if they have an appointment or a dose at a facility in scope.
 
-    Staff see a person through the care given in their scope, never by searching the country.
+    Staff see a person through the care given in their scope, never by searching the country,
+    and every such read is in the audit log (who read whose record, when, from where).
     """
     from vaxnet.people.models import Beneficiary
 
@@ -188,6 +190,12 @@ def beneficiary_for_staff(
     )
     if beneficiary is None:
         raise NotFound()
+    audit_record(
+        actor=user if isinstance(user, User) else None,
+        action="beneficiary.read",
+        obj=beneficiary,
+        data={"reference": beneficiary.reference},
+    )
     return beneficiary
 
 

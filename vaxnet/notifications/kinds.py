@@ -47,5 +47,6 @@ KINDS: dict[str, Kind] = {
         Kind("draw_won", needs=("name", "centre", "date", "slot", "code")),
         Kind("draw_lost", needs=("name", "centre", "date", "waitlisted")),
         Kind("dose_recorded", needs=("name", "dose", "vaccine", "date")),
+        Kind("no_show_rebook", needs=("name", "centre", "date", "link")),
     ]
 }

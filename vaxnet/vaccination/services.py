@@ -15,8 +15,7 @@ from datetime import date, datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
@@ -126,9 +125,14 @@ def appointment_check_in(
     dose = _eligible(beneficiary, session, timezone.localdate(now))
     with transaction.atomic():
         changed = Appointment.objects.filter(
-            pk=appointment.pk, status=Appointment.Status.BOOKED
+            pk=appointment.pk,
+            status=Appointment.Status.BOOKED,
+            session__status=Session.Status.PLANNED,
         ).update(status=Appointment.Status.CHECKED_IN, checked_in_at=now, checked_in_by=by)
         if not changed:
+            # Someone else got there first: a verifier at another desk, or the close.
+            session.refresh_from_db(fields=["status"])
+            _today(session, now)
             raise DomainError("already_checked_in", _("This person is already checked in."))
         audit_record(
             actor=by,
@@ -210,9 +214,15 @@ def walk_in_register(
             ),
         )
     with transaction.atomic():
-        taken = SessionDose.objects.filter(
-            session=session, dose_number=dose.dose_number
-        ).filter(booked_onsite__lt=F("capacity_onsite"))
+        # The close changes the session's row: holding it here, a walk-in lands before the
+        # close (which then finds them waiting) or sees the session closed.
+        held = Session.objects.select_for_update().filter(pk=session.pk).values("status").first()
+        if held is None or held["status"] != Session.Status.PLANNED:
+            session.status = held["status"] if held else Session.Status.CANCELLED
+            _today(session, now)
+        taken = SessionDose.objects.filter(session=session, dose_number=dose.dose_number).filter(
+            booked_onsite__lt=F("capacity_onsite")
+        )
         if not taken.update(booked_onsite=F("booked_onsite") + 1):
             raise DomainError(
                 "onsite_full", _("No on-site places are left for this dose in this session.")
@@ -249,15 +259,16 @@ def walk_in_register(
     return appointment
 
 
-def _insert_vaccination(vaccination: Vaccination) -> None:
+def insert_vaccination(vaccination: Vaccination) -> None:
     """Insert the record, or refuse a dose already recorded (the unique index judges races)."""
     try:
         with transaction.atomic():
             insert_returning(vaccination)
     except IntegrityError as error:
-        if "client_id" in str(error) or Vaccination.objects.filter(
-            client_id=vaccination.client_id
-        ).exists():
+        if (
+            "client_id" in str(error)
+            or Vaccination.objects.filter(client_id=vaccination.client_id).exists()
+        ):
             raise DomainError(
                 "duplicate_record", _("This record has already been received.")
             ) from None
@@ -292,6 +303,10 @@ def vaccination_record(
     if site not in Site.values:
         raise DomainError("site_unknown", _("Choose where the dose was given."), field="site")
     live = (Appointment.Status.CHECKED_IN, Appointment.Status.BOOKED)
+    if offline:
+        # A device that worked offline gave the dose before the session was closed and its
+        # remaining bookings marked no-show: the dose was given, so it is recorded.
+        live = (*live, Appointment.Status.NO_SHOW)
     if appointment.status not in (live if offline else live[:1]):
         if appointment.status == Appointment.Status.BOOKED:
             raise DomainError("not_checked_in", _("Check this person in first."))
@@ -343,7 +358,7 @@ def vaccination_record(
             source=source,
             recorded_at=now,
         )
-        _insert_vaccination(vaccination)
+        insert_vaccination(vaccination)
         changed = Appointment.objects.filter(pk=appointment.pk, status__in=live).update(
             status=Appointment.Status.VACCINATED
         )
@@ -439,4 +454,3 @@ def dose_not_given(
         )
     appointment.status = Appointment.Status.NOT_GIVEN
     return record
-

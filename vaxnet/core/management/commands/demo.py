@@ -22,6 +22,7 @@ from vaxnet.facilities.models import Facility, Role, StaffMembership
 from vaxnet.facilities.services import facility_create, facility_set_fee, staff_membership_grant
 from vaxnet.geo.models import PostalCode, Region
 from vaxnet.stock.demo import StockDemo, StockSummary, stock_demo_remove
+from vaxnet.vaccination.demo import DayDemo, DaySummary, day_demo_remove
 from vaxnet.vaccines.models import Vaccine
 
 DEMO_PREFIX = "DEMO-"
@@ -162,6 +163,7 @@ class Command(BaseCommand):
             builder.staff(facilities[0])
             count = builder.sessions(facilities, options["days"])
             stock = builder.stock(facilities)
+            day = builder.day(facilities[0])
         self.stdout.write(
             self.style.SUCCESS(f"Demo ready: {len(facilities)} facilities, {count} sessions.")
         )
@@ -171,11 +173,34 @@ class Command(BaseCommand):
                 "{moves} moves, {requisitions} requisitions, {equipment} pieces of equipment."
             ).format(**vars(stock))
         )
+        self._print_day(day)
         self._print_logins(country)
+
+    def _print_day(self, day: DaySummary) -> None:
+        if not day.session:
+            return
+        self.stdout.write(
+            _(
+                "Today at {facility}: {vaccinated} vaccinated, {checked_in} checked in, "
+                "{walk_ins} walk-in, {waiting} waiting at the desk:"
+            ).format(
+                facility=day.facility,
+                vaccinated=day.vaccinated,
+                checked_in=day.checked_in,
+                walk_ins=day.walk_ins,
+                waiting=len(day.waiting),
+            )
+        )
+        for person in day.waiting:
+            self.stdout.write(
+                f"  {person.name:<20} {person.reference}  {person.id_type}: {person.id_number}"
+                f"  code {person.security_code}"
+            )
 
     def _reset(self, country: Country) -> None:
         demo = Facility.objects.filter(country=country, code__startswith=DEMO_PREFIX)
         # Stock first: its moves, transfers and stores hold on to sessions, users and centres.
+        day_demo_remove(centres=demo)
         stock_demo_remove(country=country, centres=demo)
         Session.objects.filter(facility__in=demo).delete()
         StaffMembership.objects.filter(user__username__startswith="demo-").delete()
@@ -353,6 +378,18 @@ class DemoBuilder:
             keeper=users["demo-storekeeper"],
             district_admin=users["demo-district"],
             admin=users["demo-admin"],
+        ).build()
+
+    def day(self, facility: Facility) -> DaySummary:
+        """Run part of today's session at the demo staff's centre through the facility day."""
+        users = User.objects.in_bulk(["demo-verifier", "demo-vaccinator"], field_name="username")
+        return DayDemo(
+            country=self.country,
+            facility=facility,
+            rng=self.rng,
+            now=timezone.now(),
+            verifier=users["demo-verifier"],
+            vaccinator=users["demo-vaccinator"],
         ).build()
 
     def sessions(self, facilities: list[Facility], days: int) -> int:
