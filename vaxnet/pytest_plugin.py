@@ -9,3 +9,5 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("VAXNET_STATIC_MANIFEST", "0")
 os.environ.setdefault("VAXNET_ID_HASH_KEY", "test-only-id-hash-key")
 os.environ.setdefault("VAXNET_PUBLIC_URL", "https://vaccinate.test")
+# Tests sign administrators in without a second factor unless a test asks for it.
+os.environ.setdefault("VAXNET_STAFF_TOTP_REQUIRED", "0")

@@ -80,6 +80,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After messages: an expired staff session is sent to sign in with a message.
+    "vaxnet.core.middleware.StaffSessionExpiryMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "vaxnet.core.middleware.RequestContextMiddleware",
@@ -107,6 +109,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "vaxnet.core.context_processors.site",
+                "vaxnet.core.context_processors.staff_links",
             ],
         },
     },
@@ -194,7 +197,32 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "staff:sign_in"
+
+# Staff sign-in. TOTP is required of administrators (superusers, Django staff, district, state
+# and national administrators) in production; development and the test suite, which signs
+# staff in without a second factor, leave it off unless asked.
+VAXNET_STAFF_TOTP_REQUIRED = env_bool("VAXNET_STAFF_TOTP_REQUIRED", not VAXNET_DEV)
+# After LOCKOUT_ATTEMPTS failed passwords or codes for one user name within
+# LOCKOUT_WINDOW_MINUTES, that user name is locked for LOCKOUT_MINUTES.
+VAXNET_STAFF_LOCKOUT_ATTEMPTS = env_int("VAXNET_STAFF_LOCKOUT_ATTEMPTS", 5)
+VAXNET_STAFF_LOCKOUT_WINDOW_MINUTES = env_int("VAXNET_STAFF_LOCKOUT_WINDOW_MINUTES", 15)
+VAXNET_STAFF_LOCKOUT_MINUTES = env_int("VAXNET_STAFF_LOCKOUT_MINUTES", 15)
+# Sign-in attempts (passwords and codes) from one client address per hour, whatever the name.
+VAXNET_STAFF_SIGN_IN_PER_CLIENT_PER_HOUR = env_int("VAXNET_STAFF_SIGN_IN_PER_CLIENT_PER_HOUR", 100)
+# Staff sessions end after this long without a request, and this long after signing in.
+VAXNET_STAFF_IDLE_MINUTES = env_int("VAXNET_STAFF_IDLE_MINUTES", 30)
+VAXNET_STAFF_SESSION_HOURS = env_int("VAXNET_STAFF_SESSION_HOURS", 12)
+for _name in (
+    "VAXNET_STAFF_LOCKOUT_ATTEMPTS",
+    "VAXNET_STAFF_LOCKOUT_WINDOW_MINUTES",
+    "VAXNET_STAFF_LOCKOUT_MINUTES",
+    "VAXNET_STAFF_SIGN_IN_PER_CLIENT_PER_HOUR",
+    "VAXNET_STAFF_IDLE_MINUTES",
+    "VAXNET_STAFF_SESSION_HOURS",
+):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1.")
 
 # Languages: those of the country pack, the first being the default.
 LANGUAGE_CODE = _pack_languages[0]

@@ -5,10 +5,15 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from vaxnet.api.urls import hot_urlpatterns
+from vaxnet.core import staff_auth_views
 from vaxnet.core import views as core_views
 
 admin.site.site_header = _("vaxnet administration")
 admin.site.site_title = _("vaxnet")
+# The admin signs in through the staff sign-in (lock-out, TOTP), and lets in nobody who still
+# owes the second factor.
+admin.site.login = staff_auth_views.admin_sign_in  # type: ignore[method-assign]
+admin.site.has_permission = staff_auth_views.admin_has_permission  # type: ignore[method-assign]
 
 urlpatterns = [
     # The public availability reads, asked for most, first: the fewest patterns to try.

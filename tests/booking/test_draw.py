@@ -40,6 +40,13 @@ from vaxnet.people.models import Beneficiary
 
 from .test_appointments import NOW, make_account, make_member, make_session
 
+
+def _phone(beneficiary: Beneficiary) -> str:
+    """Return the mobile number of the person's account (every one here has an account)."""
+    assert beneficiary.account is not None
+    return beneficiary.account.phone
+
+
 pytestmark = pytest.mark.django_db
 
 WINDOW = timedelta(minutes=10)
@@ -166,17 +173,13 @@ def test_it_books_exactly_the_capacity_and_tells_everyone(
     assert Message.objects.filter(template="draw_lost").count() == 5
     assert not Message.objects.filter(template="booking_confirmed").exists()
     for entry in DrawEntry.objects.filter(outcome="won").select_related("appointment"):
-        message = Message.objects.get(
-            template="draw_won", recipient=entry.beneficiary.account.phone
-        )
+        message = Message.objects.get(template="draw_won", recipient=_phone(entry.beneficiary))
         assert entry.appointment is not None
         assert entry.appointment.security_code in message.body
     # Losers who asked are on the waiting list, and their SMS says so.
     lost = DrawEntry.objects.filter(outcome="lost").select_related("beneficiary__account")
     for entry in lost:
-        message = Message.objects.get(
-            template="draw_lost", recipient=entry.beneficiary.account.phone
-        )
+        message = Message.objects.get(template="draw_lost", recipient=_phone(entry.beneficiary))
         waiting = WaitlistEntry.objects.filter(beneficiary=entry.beneficiary).first()
         assert (waiting is not None) == entry.join_waitlist
         assert ("waiting list" in message.body) == entry.join_waitlist

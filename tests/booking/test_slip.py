@@ -69,6 +69,7 @@ def test_it_serves_the_slip_to_the_account_only(client: Client, hill_phc: Facili
     appointment = _book(hill_phc, "en", "Asha Devi")
     url = f"/account/appointments/{appointment.public_id}/slip.pdf"
     owner = appointment.beneficiary.account
+    assert owner is not None
     stranger: Account = make_account(hill_phc.country, "+919812399999")
 
     session = client.session

@@ -247,6 +247,7 @@ def test_it_hides_other_accounts_entries_and_offers(
         offer_for_account(citizen, offer.public_id)
     with pytest.raises(NotFound):
         entry_for_account(citizen, entry.public_id)
+    assert stranger.account is not None
     assert entry_for_account(stranger.account, entry.public_id) == entry
 
 

@@ -1,4 +1,4 @@
-"""Recording a dose: one transaction for the record, the session's vials, the appointment, the SMS."""
+"""Recording a dose: one transaction for the record, the vials, the appointment and the SMS."""
 
 import pytest
 
@@ -9,8 +9,8 @@ from vaxnet.stock.models import Batch, SessionStock
 from vaxnet.stock.services import batch_recall, session_stock_close
 from vaxnet.vaccination.models import Vaccination
 
-from ..stock.ledger_helpers import make_batch, refusal_code
 from ..booking.test_appointments import make_account, make_member
+from ..stock.ledger_helpers import make_batch, refusal_code
 from .day import aadhaar, book, check_in, issue, record
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
@@ -34,7 +34,9 @@ def test_it_records_the_dose_the_engine_gives_with_everything_in_one_go(
     assert booked.beneficiary.has_doses()
 
 
-def test_it_refuses_to_record_before_check_in(booked: Appointment, vaccinator: User, batch: Batch) -> None:
+def test_it_refuses_to_record_before_check_in(
+    booked: Appointment, vaccinator: User, batch: Batch
+) -> None:
     assert refusal_code(record, booked, vaccinator, batch) == "not_checked_in"
     assert not Vaccination.objects.exists()
 
@@ -104,8 +106,8 @@ def test_it_never_records_more_doses_than_the_vials_hold(
     assert refusal_code(record, people[20][1], vaccinator, batch) == "no_doses_left"
     issue(today_session, batch, 1)
     record(people[20][1], vaccinator, batch)
-    account = SessionStock.objects.get(session=today_session, batch=batch)
-    assert (account.doses_given, account.doses_left) == (21, 9)
+    kept = SessionStock.objects.get(session=today_session, batch=batch)
+    assert (kept.doses_given, kept.doses_left) == (21, 9)
 
 
 def test_the_close_books_the_doses_recorded(

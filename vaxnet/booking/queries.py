@@ -33,5 +33,6 @@ def dose_histories(beneficiaries: Iterable[Beneficiary]) -> dict[int, list[PastD
     )
     for person, merged_into, code, target, given_on in rows:
         owner = person if person in histories else merged_into
-        histories[owner].append(PastDose(vaccine_code=code, target=target, given_on=given_on))
+        if owner is not None:
+            histories[owner].append(PastDose(vaccine_code=code, target=target, given_on=given_on))
     return histories

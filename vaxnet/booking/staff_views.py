@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.views import LoginView, LogoutView, redirect_to_login
+from django.contrib.auth.views import LogoutView, redirect_to_login
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
@@ -25,6 +25,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from vaxnet.booking import planning, staff_forms
 from vaxnet.booking.models import Appointment, Session
+from vaxnet.core import staff_auth_views
 from vaxnet.core.access import active_memberships, facilities_in_scope, facility_for_staff
 from vaxnet.core.errors import DomainError, NotFound
 from vaxnet.core.models import User
@@ -44,11 +45,8 @@ _SEARCH_LENGTH = 60
 _REASON_LENGTH = 500
 
 
-sign_in = LoginView.as_view(
-    template_name="staff/sign_in.html",
-    redirect_authenticated_user=True,
-    next_page=reverse_lazy("staff:home"),
-)
+# Password, lock-out and the TOTP second factor: vaxnet.core.staff_auth_views.
+sign_in = staff_auth_views.sign_in
 sign_out = LogoutView.as_view(next_page=reverse_lazy(SIGN_IN))
 
 
@@ -57,7 +55,7 @@ def _htmx(request: HttpRequest) -> bool:
 
 
 def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Call the view for a signed-in user, or send the visitor to the staff sign-in first."""
+    """Call the view for a signed-in user who owes no second factor, else send them to it."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -67,6 +65,10 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
                 # htmx would swap the sign-in page into a fragment: make it a full navigation.
                 return HttpResponseClientRedirect(response["Location"])
             return response
+        # An administrator who must use TOTP goes to set it up (or sign in with it) first.
+        gate = staff_auth_views.staff_gate(request)
+        if gate is not None:
+            return gate
         return view(request, *args, **kwargs)
 
     return wrapper

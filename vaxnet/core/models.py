@@ -41,3 +41,48 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action} {self.object_type}:{self.object_id}"
+
+
+class StaffSecurity(models.Model):
+    """A staff user's second factor: the sealed TOTP secret, whether it is on, its last step."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="security",
+    )
+    # Sealed with keys derived from SECRET_KEY (vaxnet.core.totp.seal): the server must read
+    # it to check codes, so it cannot be hashed, but a database copy alone does not reveal it.
+    # While totp_enabled is off it holds an enrolment not confirmed yet.
+    totp_secret = models.CharField(_("sealed TOTP secret"), max_length=200, blank=True)
+    totp_enabled = models.BooleanField(_("TOTP enabled"), default=False)
+    totp_enabled_at = models.DateTimeField(_("TOTP enabled at"), null=True, blank=True)
+    # The time step of the last code accepted: a code is accepted only for a later step, so
+    # a code seen over a shoulder or in a log cannot be used again.
+    totp_last_step = models.BigIntegerField(_("last TOTP step used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("staff security")
+        verbose_name_plural = _("staff security")
+
+    def __str__(self) -> str:
+        return str(self.user_id)
+
+
+class StaffSignInThrottle(models.Model):
+    """Failed staff sign-ins for one user name, existing or not, and the lock they led to."""
+
+    # Case-folded, and kept for names no user has as well: a lock answers alike either way.
+    username = models.CharField(_("user name"), max_length=150, unique=True)
+    failures = models.PositiveIntegerField(_("failures in the window"), default=0)
+    window_started_at = models.DateTimeField(_("window started at"), null=True, blank=True)
+    locked_until = models.DateTimeField(_("locked until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("staff sign-in throttle")
+        verbose_name_plural = _("staff sign-in throttles")
+
+    def __str__(self) -> str:
+        return self.username

@@ -183,4 +183,4 @@ class Beneficiary(models.Model):
     def has_doses(self) -> bool:
         """Return whether any valid dose has been recorded for this person."""
         # Every "locked after the first dose" rule asks here.
-        return self.vaccinations.filter(status="valid").exists()  # type: ignore[attr-defined]
+        return self.vaccinations.filter(status="valid").exists()

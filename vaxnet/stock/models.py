@@ -612,8 +612,7 @@ class SessionStock(models.Model):
             # The last line of defence: no path records more doses than the opened vials hold.
             models.CheckConstraint(
                 condition=Q(
-                    doses_given__lte=(F("vials_issued") - F("vials_returned"))
-                    * F("doses_per_vial")
+                    doses_given__lte=(F("vials_issued") - F("vials_returned")) * F("doses_per_vial")
                 ),
                 name="session_stock_given_within_vials",
             ),

@@ -51,9 +51,9 @@ def account_return(*, session: Session, batch: Batch, vials: int) -> None:
             return
     raise DomainError(
         "vials_in_use",
-        _("The doses recorded from batch {lot} were drawn from these vials: they were opened.").format(
-            lot=batch.lot_number
-        ),
+        _(
+            "The doses recorded from batch {lot} were drawn from these vials: they were opened."
+        ).format(lot=batch.lot_number),
         field="vials",
     )
 
@@ -118,9 +118,7 @@ def _rebook_after_close(
 
     store = Store.objects.get(facility_id=session.facility_id)
     given = StockMove(kind=StockMove.Kind.CONSUMPTION, doses=-doses)
-    wasted = StockMove(
-        kind=StockMove.Kind.WASTAGE, reason=StockMove.Reason.OPEN_VIAL, doses=doses
-    )
+    wasted = StockMove(kind=StockMove.Kind.WASTAGE, reason=StockMove.Reason.OPEN_VIAL, doses=doses)
     note = str(_("correction after the session's close"))
     for move in sorted([given, wasted], key=lambda move: -move.doses):
         record_move(

@@ -302,7 +302,7 @@ def vaccination_record(
     session = appointment.session
     if site not in Site.values:
         raise DomainError("site_unknown", _("Choose where the dose was given."), field="site")
-    live = (Appointment.Status.CHECKED_IN, Appointment.Status.BOOKED)
+    live: tuple[str, ...] = (Appointment.Status.CHECKED_IN, Appointment.Status.BOOKED)
     if offline:
         # A device that worked offline gave the dose before the session was closed and its
         # remaining bookings marked no-show: the dose was given, so it is recorded.

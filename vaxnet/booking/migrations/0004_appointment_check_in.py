@@ -6,26 +6,44 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('booking', '0003_fair_release_waitlist'),
+        ("booking", "0003_fair_release_waitlist"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='appointment',
-            name='checked_in_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='checked in at'),
+            model_name="appointment",
+            name="checked_in_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="checked in at"),
         ),
         migrations.AddField(
-            model_name='appointment',
-            name='checked_in_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='checked in by'),
+            model_name="appointment",
+            name="checked_in_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="checked in by",
+            ),
         ),
         migrations.AlterField(
-            model_name='appointment',
-            name='status',
-            field=models.CharField(choices=[('booked', 'Booked'), ('checked_in', 'Checked in'), ('vaccinated', 'Vaccinated'), ('cancelled', 'Cancelled'), ('no_show', 'Did not come'), ('not_given', 'Came, not vaccinated')], default='booked', max_length=12, verbose_name='status'),
+            model_name="appointment",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("booked", "Booked"),
+                    ("checked_in", "Checked in"),
+                    ("vaccinated", "Vaccinated"),
+                    ("cancelled", "Cancelled"),
+                    ("no_show", "Did not come"),
+                    ("not_given", "Came, not vaccinated"),
+                ],
+                default="booked",
+                max_length=12,
+                verbose_name="status",
+            ),
         ),
     ]

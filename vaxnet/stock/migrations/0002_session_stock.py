@@ -6,30 +6,82 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('booking', '0004_appointment_check_in'),
-        ('stock', '0001_initial'),
+        ("booking", "0004_appointment_check_in"),
+        ("stock", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SessionStock',
+            name="SessionStock",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('doses_per_vial', models.PositiveSmallIntegerField(verbose_name='doses per vial')),
-                ('vials_issued', models.PositiveIntegerField(default=0, verbose_name='vials issued')),
-                ('vials_returned', models.PositiveIntegerField(default=0, verbose_name='vials returned unopened')),
-                ('doses_given', models.PositiveIntegerField(default=0, verbose_name='doses given')),
-                ('closed_at', models.DateTimeField(blank=True, null=True, verbose_name='closed at')),
-                ('batch', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='session_accounts', to='stock.batch', verbose_name='batch')),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='stock_accounts', to='booking.session', verbose_name='session')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("doses_per_vial", models.PositiveSmallIntegerField(verbose_name="doses per vial")),
+                (
+                    "vials_issued",
+                    models.PositiveIntegerField(default=0, verbose_name="vials issued"),
+                ),
+                (
+                    "vials_returned",
+                    models.PositiveIntegerField(default=0, verbose_name="vials returned unopened"),
+                ),
+                ("doses_given", models.PositiveIntegerField(default=0, verbose_name="doses given")),
+                (
+                    "closed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="closed at"),
+                ),
+                (
+                    "batch",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="session_accounts",
+                        to="stock.batch",
+                        verbose_name="batch",
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="stock_accounts",
+                        to="booking.session",
+                        verbose_name="session",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'session stock',
-                'verbose_name_plural': 'session stock',
-                'ordering': ['session', 'batch'],
-                'constraints': [models.UniqueConstraint(fields=('session', 'batch'), name='session_stock_unique'), models.CheckConstraint(condition=models.Q(('vials_returned__lte', models.F('vials_issued'))), name='session_stock_returns_within_issues'), models.CheckConstraint(condition=models.Q(('doses_given__lte', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.F('vials_issued'), '-', models.F('vials_returned')), '*', models.F('doses_per_vial')))), name='session_stock_given_within_vials')],
+                "verbose_name": "session stock",
+                "verbose_name_plural": "session stock",
+                "ordering": ["session", "batch"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("session", "batch"), name="session_stock_unique"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("vials_returned__lte", models.F("vials_issued"))),
+                        name="session_stock_returns_within_issues",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            (
+                                "doses_given__lte",
+                                django.db.models.expressions.CombinedExpression(
+                                    django.db.models.expressions.CombinedExpression(
+                                        models.F("vials_issued"), "-", models.F("vials_returned")
+                                    ),
+                                    "*",
+                                    models.F("doses_per_vial"),
+                                ),
+                            )
+                        ),
+                        name="session_stock_given_within_vials",
+                    ),
+                ],
             },
         ),
     ]

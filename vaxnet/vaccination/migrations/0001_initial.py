@@ -8,168 +8,590 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('booking', '0004_appointment_check_in'),
-        ('facilities', '0001_initial'),
-        ('people', '0002_beneficiary_merge_walk_in'),
-        ('stock', '0002_session_stock'),
-        ('vaccines', '0001_initial'),
+        ("booking", "0004_appointment_check_in"),
+        ("facilities", "0001_initial"),
+        ("people", "0002_beneficiary_merge_walk_in"),
+        ("stock", "0002_session_stock"),
+        ("vaccines", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='NotGiven',
+            name="NotGiven",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', models.CharField(default=vaxnet.vaccination.models._new_public_id, editable=False, max_length=16, unique=True, verbose_name='public id')),
-                ('client_id', models.UUIDField(default=uuid.uuid4, unique=True, verbose_name='client id')),
-                ('kind', models.CharField(choices=[('refused', 'Refused by the person'), ('deferred', 'Deferred by the vaccinator')], max_length=10, verbose_name='kind')),
-                ('reason', models.CharField(choices=[('unwell', 'Unwell or feverish today'), ('allergy', 'Allergy to a vaccine component'), ('pregnancy', 'Pregnancy'), ('recent_infection', 'Recent infection'), ('contraindication', 'Other medical contraindication'), ('no_stock', 'No vaccine available'), ('personal', 'Personal choice'), ('other', 'Other')], max_length=20, verbose_name='reason')),
-                ('note', models.CharField(blank=True, max_length=300, verbose_name='note')),
-                ('until', models.DateField(blank=True, null=True, verbose_name='deferred until')),
-                ('dose_number', models.PositiveSmallIntegerField(verbose_name='dose number')),
-                ('at', models.DateTimeField(verbose_name='at')),
-                ('appointment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='booking.appointment', verbose_name='appointment')),
-                ('beneficiary', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='people.beneficiary', verbose_name='beneficiary')),
-                ('by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='by')),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='not_given', to='booking.session', verbose_name='session')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "public_id",
+                    models.CharField(
+                        default=vaxnet.vaccination.models._new_public_id,
+                        editable=False,
+                        max_length=16,
+                        unique=True,
+                        verbose_name="public id",
+                    ),
+                ),
+                (
+                    "client_id",
+                    models.UUIDField(default=uuid.uuid4, unique=True, verbose_name="client id"),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("refused", "Refused by the person"),
+                            ("deferred", "Deferred by the vaccinator"),
+                        ],
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("unwell", "Unwell or feverish today"),
+                            ("allergy", "Allergy to a vaccine component"),
+                            ("pregnancy", "Pregnancy"),
+                            ("recent_infection", "Recent infection"),
+                            ("contraindication", "Other medical contraindication"),
+                            ("no_stock", "No vaccine available"),
+                            ("personal", "Personal choice"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                        verbose_name="reason",
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=300, verbose_name="note")),
+                ("until", models.DateField(blank=True, null=True, verbose_name="deferred until")),
+                ("dose_number", models.PositiveSmallIntegerField(verbose_name="dose number")),
+                ("at", models.DateTimeField(verbose_name="at")),
+                (
+                    "appointment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="booking.appointment",
+                        verbose_name="appointment",
+                    ),
+                ),
+                (
+                    "beneficiary",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="people.beneficiary",
+                        verbose_name="beneficiary",
+                    ),
+                ),
+                (
+                    "by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="by",
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="not_given",
+                        to="booking.session",
+                        verbose_name="session",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'dose not given',
-                'verbose_name_plural': 'doses not given',
-                'ordering': ['at', 'id'],
+                "verbose_name": "dose not given",
+                "verbose_name_plural": "doses not given",
+                "ordering": ["at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='SyncItem',
+            name="SyncItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('client_id', models.UUIDField(unique=True, verbose_name='client id')),
-                ('received_at', models.DateTimeField(verbose_name='received at')),
-                ('device_time', models.DateTimeField(verbose_name='device time')),
-                ('result', models.CharField(choices=[('recorded', 'Recorded'), ('duplicate', 'Already recorded'), ('conflict', 'Not recorded: conflict')], max_length=10, verbose_name='result')),
-                ('code', models.CharField(blank=True, max_length=40, verbose_name='code')),
-                ('message', models.CharField(blank=True, max_length=300, verbose_name='message')),
-                ('record', models.CharField(blank=True, max_length=16, verbose_name='record')),
-                ('dose_number', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='dose number')),
-                ('by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("client_id", models.UUIDField(unique=True, verbose_name="client id")),
+                ("received_at", models.DateTimeField(verbose_name="received at")),
+                ("device_time", models.DateTimeField(verbose_name="device time")),
+                (
+                    "result",
+                    models.CharField(
+                        choices=[
+                            ("recorded", "Recorded"),
+                            ("duplicate", "Already recorded"),
+                            ("conflict", "Not recorded: conflict"),
+                        ],
+                        max_length=10,
+                        verbose_name="result",
+                    ),
+                ),
+                ("code", models.CharField(blank=True, max_length=40, verbose_name="code")),
+                ("message", models.CharField(blank=True, max_length=300, verbose_name="message")),
+                ("record", models.CharField(blank=True, max_length=16, verbose_name="record")),
+                (
+                    "dose_number",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, verbose_name="dose number"
+                    ),
+                ),
+                (
+                    "by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'offline record received',
-                'verbose_name_plural': 'offline records received',
-                'ordering': ['received_at', 'id'],
+                "verbose_name": "offline record received",
+                "verbose_name_plural": "offline records received",
+                "ordering": ["received_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Vaccination',
+            name="Vaccination",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', models.CharField(default=vaxnet.vaccination.models._new_public_id, editable=False, max_length=16, unique=True, verbose_name='public id')),
-                ('client_id', models.UUIDField(default=uuid.uuid4, unique=True, verbose_name='client id')),
-                ('target', models.CharField(max_length=40, verbose_name='target disease')),
-                ('dose_number', models.PositiveSmallIntegerField(verbose_name='dose number')),
-                ('dose_kind', models.CharField(max_length=10, verbose_name='kind of dose')),
-                ('given_at', models.DateTimeField(verbose_name='given at')),
-                ('given_on', models.DateField(verbose_name='given on')),
-                ('site', models.CharField(choices=[('left_arm', 'Left upper arm'), ('right_arm', 'Right upper arm'), ('left_thigh', 'Left thigh'), ('right_thigh', 'Right thigh'), ('oral', 'By mouth'), ('nasal', 'Nose'), ('other', 'Other')], max_length=12, verbose_name='site of injection')),
-                ('source', models.CharField(choices=[('online', 'Recorded at the facility'), ('offline', 'Synchronised from an offline device'), ('correction', 'Made by a correction')], default='online', max_length=12, verbose_name='source')),
-                ('recorded_at', models.DateTimeField(verbose_name='recorded at')),
-                ('status', models.CharField(choices=[('valid', 'Valid'), ('entered_in_error', 'Entered in error')], default='valid', max_length=16, verbose_name='status')),
-                ('error_reason', models.CharField(blank=True, max_length=300, verbose_name='reason it is in error')),
-                ('error_at', models.DateTimeField(blank=True, null=True, verbose_name='marked in error at')),
-                ('appointment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='vaccinations', to='booking.appointment', verbose_name='appointment')),
-                ('batch', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='vaccinations', to='stock.batch', verbose_name='batch')),
-                ('beneficiary', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='vaccinations', to='people.beneficiary', verbose_name='beneficiary')),
-                ('error_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='marked in error by')),
-                ('facility', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='facilities.facility', verbose_name='facility')),
-                ('replaces', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='replaced_by', to='vaccination.vaccination', verbose_name='replaces')),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='vaccinations', to='booking.session', verbose_name='session')),
-                ('vaccinator', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='vaccinator')),
-                ('vaccine', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='vaccines.vaccine', verbose_name='vaccine')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "public_id",
+                    models.CharField(
+                        default=vaxnet.vaccination.models._new_public_id,
+                        editable=False,
+                        max_length=16,
+                        unique=True,
+                        verbose_name="public id",
+                    ),
+                ),
+                (
+                    "client_id",
+                    models.UUIDField(default=uuid.uuid4, unique=True, verbose_name="client id"),
+                ),
+                ("target", models.CharField(max_length=40, verbose_name="target disease")),
+                ("dose_number", models.PositiveSmallIntegerField(verbose_name="dose number")),
+                ("dose_kind", models.CharField(max_length=10, verbose_name="kind of dose")),
+                ("given_at", models.DateTimeField(verbose_name="given at")),
+                ("given_on", models.DateField(verbose_name="given on")),
+                (
+                    "site",
+                    models.CharField(
+                        choices=[
+                            ("left_arm", "Left upper arm"),
+                            ("right_arm", "Right upper arm"),
+                            ("left_thigh", "Left thigh"),
+                            ("right_thigh", "Right thigh"),
+                            ("oral", "By mouth"),
+                            ("nasal", "Nose"),
+                            ("other", "Other"),
+                        ],
+                        max_length=12,
+                        verbose_name="site of injection",
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("online", "Recorded at the facility"),
+                            ("offline", "Synchronised from an offline device"),
+                            ("correction", "Made by a correction"),
+                        ],
+                        default="online",
+                        max_length=12,
+                        verbose_name="source",
+                    ),
+                ),
+                ("recorded_at", models.DateTimeField(verbose_name="recorded at")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("valid", "Valid"), ("entered_in_error", "Entered in error")],
+                        default="valid",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "error_reason",
+                    models.CharField(
+                        blank=True, max_length=300, verbose_name="reason it is in error"
+                    ),
+                ),
+                (
+                    "error_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="marked in error at"),
+                ),
+                (
+                    "appointment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="vaccinations",
+                        to="booking.appointment",
+                        verbose_name="appointment",
+                    ),
+                ),
+                (
+                    "batch",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="vaccinations",
+                        to="stock.batch",
+                        verbose_name="batch",
+                    ),
+                ),
+                (
+                    "beneficiary",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="vaccinations",
+                        to="people.beneficiary",
+                        verbose_name="beneficiary",
+                    ),
+                ),
+                (
+                    "error_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="marked in error by",
+                    ),
+                ),
+                (
+                    "facility",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="facilities.facility",
+                        verbose_name="facility",
+                    ),
+                ),
+                (
+                    "replaces",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="replaced_by",
+                        to="vaccination.vaccination",
+                        verbose_name="replaces",
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="vaccinations",
+                        to="booking.session",
+                        verbose_name="session",
+                    ),
+                ),
+                (
+                    "vaccinator",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="vaccinator",
+                    ),
+                ),
+                (
+                    "vaccine",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="vaccines.vaccine",
+                        verbose_name="vaccine",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'vaccination',
-                'verbose_name_plural': 'vaccinations',
-                'ordering': ['given_at', 'id'],
+                "verbose_name": "vaccination",
+                "verbose_name_plural": "vaccinations",
+                "ordering": ["given_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Aefi',
+            name="Aefi",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', models.CharField(default=vaxnet.vaccination.models._new_public_id, editable=False, max_length=16, unique=True, verbose_name='public id')),
-                ('region_path', models.CharField(db_index=True, max_length=400, verbose_name='region path')),
-                ('onset_at', models.DateTimeField(verbose_name='onset')),
-                ('symptoms', models.JSONField(default=list, verbose_name='symptoms')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('severity', models.CharField(choices=[('minor', 'Minor'), ('severe', 'Severe'), ('serious', 'Serious')], max_length=10, verbose_name='severity')),
-                ('criteria', models.JSONField(blank=True, default=list, verbose_name='seriousness criteria')),
-                ('outcome', models.CharField(choices=[('recovered', 'Recovered'), ('recovering', 'Recovering'), ('not_recovered', 'Not recovered'), ('sequelae', 'Recovered with lasting effects'), ('died', 'Died'), ('unknown', 'Unknown')], max_length=16, verbose_name='outcome')),
-                ('reporter_kind', models.CharField(choices=[('staff', 'Health worker'), ('citizen', 'The person or their family')], max_length=10, verbose_name='reporter')),
-                ('reporter_name', models.CharField(blank=True, max_length=100, verbose_name="reporter's name")),
-                ('reporter_phone', models.CharField(blank=True, max_length=16, verbose_name="reporter's phone")),
-                ('reported_at', models.DateTimeField(verbose_name='reported at')),
-                ('status', models.CharField(choices=[('open', 'Open'), ('closed', 'Followed up')], default='open', max_length=10, verbose_name='status')),
-                ('follow_up', models.TextField(blank=True, verbose_name='follow-up')),
-                ('followed_up_at', models.DateTimeField(blank=True, null=True, verbose_name='followed up at')),
-                ('beneficiary', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='aefis', to='people.beneficiary', verbose_name='beneficiary')),
-                ('facility', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='facilities.facility', verbose_name='facility')),
-                ('followed_up_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='followed up by')),
-                ('reported_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='reported by')),
-                ('vaccination', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='aefis', to='vaccination.vaccination', verbose_name='vaccination')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "public_id",
+                    models.CharField(
+                        default=vaxnet.vaccination.models._new_public_id,
+                        editable=False,
+                        max_length=16,
+                        unique=True,
+                        verbose_name="public id",
+                    ),
+                ),
+                (
+                    "region_path",
+                    models.CharField(db_index=True, max_length=400, verbose_name="region path"),
+                ),
+                ("onset_at", models.DateTimeField(verbose_name="onset")),
+                ("symptoms", models.JSONField(default=list, verbose_name="symptoms")),
+                ("description", models.TextField(blank=True, verbose_name="description")),
+                (
+                    "severity",
+                    models.CharField(
+                        choices=[("minor", "Minor"), ("severe", "Severe"), ("serious", "Serious")],
+                        max_length=10,
+                        verbose_name="severity",
+                    ),
+                ),
+                (
+                    "criteria",
+                    models.JSONField(blank=True, default=list, verbose_name="seriousness criteria"),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("recovered", "Recovered"),
+                            ("recovering", "Recovering"),
+                            ("not_recovered", "Not recovered"),
+                            ("sequelae", "Recovered with lasting effects"),
+                            ("died", "Died"),
+                            ("unknown", "Unknown"),
+                        ],
+                        max_length=16,
+                        verbose_name="outcome",
+                    ),
+                ),
+                (
+                    "reporter_kind",
+                    models.CharField(
+                        choices=[
+                            ("staff", "Health worker"),
+                            ("citizen", "The person or their family"),
+                        ],
+                        max_length=10,
+                        verbose_name="reporter",
+                    ),
+                ),
+                (
+                    "reporter_name",
+                    models.CharField(blank=True, max_length=100, verbose_name="reporter's name"),
+                ),
+                (
+                    "reporter_phone",
+                    models.CharField(blank=True, max_length=16, verbose_name="reporter's phone"),
+                ),
+                ("reported_at", models.DateTimeField(verbose_name="reported at")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("closed", "Followed up")],
+                        default="open",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("follow_up", models.TextField(blank=True, verbose_name="follow-up")),
+                (
+                    "followed_up_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="followed up at"),
+                ),
+                (
+                    "beneficiary",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="aefis",
+                        to="people.beneficiary",
+                        verbose_name="beneficiary",
+                    ),
+                ),
+                (
+                    "facility",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="facilities.facility",
+                        verbose_name="facility",
+                    ),
+                ),
+                (
+                    "followed_up_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="followed up by",
+                    ),
+                ),
+                (
+                    "reported_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="reported by",
+                    ),
+                ),
+                (
+                    "vaccination",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="aefis",
+                        to="vaccination.vaccination",
+                        verbose_name="vaccination",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'adverse event (AEFI)',
-                'verbose_name_plural': 'adverse events (AEFI)',
-                'ordering': ['-reported_at', 'id'],
+                "verbose_name": "adverse event (AEFI)",
+                "verbose_name_plural": "adverse events (AEFI)",
+                "ordering": ["-reported_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='BeneficiaryMerge',
+            name="BeneficiaryMerge",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(max_length=300, verbose_name='reason')),
-                ('at', models.DateTimeField(verbose_name='at')),
-                ('undone_at', models.DateTimeField(blank=True, null=True, verbose_name='undone at')),
-                ('undo_reason', models.CharField(blank=True, max_length=300, verbose_name='reason for undoing')),
-                ('by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='by')),
-                ('kept', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='people.beneficiary', verbose_name='kept record')),
-                ('merged', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='people.beneficiary', verbose_name='duplicate')),
-                ('undone_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='undone by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reason", models.CharField(max_length=300, verbose_name="reason")),
+                ("at", models.DateTimeField(verbose_name="at")),
+                (
+                    "undone_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="undone at"),
+                ),
+                (
+                    "undo_reason",
+                    models.CharField(blank=True, max_length=300, verbose_name="reason for undoing"),
+                ),
+                (
+                    "by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="by",
+                    ),
+                ),
+                (
+                    "kept",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="people.beneficiary",
+                        verbose_name="kept record",
+                    ),
+                ),
+                (
+                    "merged",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="people.beneficiary",
+                        verbose_name="duplicate",
+                    ),
+                ),
+                (
+                    "undone_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="undone by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'merge of duplicate beneficiaries',
-                'verbose_name_plural': 'merges of duplicate beneficiaries',
-                'ordering': ['-at', 'id'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('undone_at__isnull', True)), fields=('merged',), name='merge_one_live_per_duplicate'), models.CheckConstraint(condition=models.Q(('kept', models.F('merged')), _negated=True), name='merge_two_people')],
+                "verbose_name": "merge of duplicate beneficiaries",
+                "verbose_name_plural": "merges of duplicate beneficiaries",
+                "ordering": ["-at", "id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("undone_at__isnull", True)),
+                        fields=("merged",),
+                        name="merge_one_live_per_duplicate",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("kept", models.F("merged")), _negated=True),
+                        name="merge_two_people",
+                    ),
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='vaccination',
-            index=models.Index(fields=['beneficiary', 'given_on'], name='vaccination_person_day'),
+            model_name="vaccination",
+            index=models.Index(fields=["beneficiary", "given_on"], name="vaccination_person_day"),
         ),
         migrations.AddIndex(
-            model_name='vaccination',
-            index=models.Index(fields=['session', 'status'], name='vaccination_session_status'),
+            model_name="vaccination",
+            index=models.Index(fields=["session", "status"], name="vaccination_session_status"),
         ),
         migrations.AddIndex(
-            model_name='vaccination',
-            index=models.Index(fields=['facility', 'given_on'], name='vaccination_facility_day'),
+            model_name="vaccination",
+            index=models.Index(fields=["facility", "given_on"], name="vaccination_facility_day"),
         ),
         migrations.AddConstraint(
-            model_name='vaccination',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'valid')), fields=('beneficiary', 'target', 'dose_number'), name='vaccination_one_valid_per_dose'),
+            model_name="vaccination",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "valid")),
+                fields=("beneficiary", "target", "dose_number"),
+                name="vaccination_one_valid_per_dose",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='vaccination',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('error_at__isnull', True), ('status', 'valid')), models.Q(('error_at__isnull', False), ('status', 'entered_in_error')), _connector='OR'), name='vaccination_error_marked'),
+            model_name="vaccination",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("error_at__isnull", True), ("status", "valid")),
+                    models.Q(("error_at__isnull", False), ("status", "entered_in_error")),
+                    _connector="OR",
+                ),
+                name="vaccination_error_marked",
+            ),
         ),
         migrations.AddIndex(
-            model_name='aefi',
-            index=models.Index(fields=['status', 'severity'], name='aefi_status_severity'),
+            model_name="aefi",
+            index=models.Index(fields=["status", "severity"], name="aefi_status_severity"),
         ),
     ]
