@@ -21,7 +21,7 @@ DEBS := fonts-noto-core gettext chromium poppler-utils wrk
 LINT_ENV := VAXNET_COUNTRY=TEST SECRET_KEY=lint-only ALLOWED_HOSTS=lint VAXNET_ID_HASH_KEY=lint-only \
 	VAXNET_PUBLIC_URL=https://lint.invalid
 
-.PHONY: help install run test test-sqlite test-postgres lint format bench bench-booking bench-stock e2e messages clean
+.PHONY: help install run test test-sqlite test-postgres lint format bench bench-booking bench-stock bench-vaccination e2e messages clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -95,6 +95,9 @@ bench-booking: install ## Availability and booking against gunicorn, PostgreSQL 
 
 bench-stock: install ## Stock moves through the services against raw SQL, and a big store's balance
 	BENCH_POSTGRES=$(dir $(POSTGRES_URL)) $(PY) bench/stock.py
+
+bench-vaccination: install ## Doses recorded through the sync and single-dose APIs against gunicorn and PostgreSQL
+	BENCH_POSTGRES=$(dir $(POSTGRES_URL)) $(PY) bench/vaccination.py
 
 clean: ## Remove the virtualenv, node packages and local data
 	rm -rf $(VENV) node_modules var .debs-checked test-output

@@ -508,6 +508,8 @@ v1_api.add_router("", "vaxnet.api.v1_stock.router")  # stock for staff: stores, 
 v1_api.add_router("", "vaxnet.api.v1_stock_transfers.router")  # transfers and requisitions
 v1_api.add_router("", "vaxnet.api.v1_stock_sessions.router")  # session vials, cold chain by hand
 v1_api.add_router("", "vaxnet.api.v1_stock_reports.router")  # stock reports and alerts
+v1_api.add_router("", "vaxnet.api.v1_vaccination.router")  # check-in, walk-ins, doses
+v1_api.add_router("", "vaxnet.api.v1_sync.router")  # offline vaccinator devices
 v1_api.add_router("", "vaxnet.api.v1_session_close.router")  # closing a session
 v1_api.add_router("", "vaxnet.api.v1_corrections.router")  # entered in error, merges
 v1_api.add_router("", "vaxnet.api.v1_aefi.router")  # adverse events following immunisation

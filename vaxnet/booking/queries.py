@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 
-from django.db.models import Q
+from django.db.models import Q, Subquery
 
 from vaxnet.people.models import Beneficiary
 from vaxnet.vaccination.models import Vaccination
@@ -23,9 +23,12 @@ def dose_histories(beneficiaries: Iterable[Beneficiary]) -> dict[int, list[PastD
     histories: dict[int, list[PastDose]] = {pk: [] for pk in ids}
     if not ids:
         return histories
+    # Both conditions on the record's own beneficiary column, so that each is an index lookup
+    # (an OR across the join to the people table would read every record).
+    duplicates = Beneficiary.objects.filter(merged_into_id__in=ids).values("pk")
     rows = (
         Vaccination.objects.filter(status=Vaccination.Status.VALID)
-        .filter(Q(beneficiary_id__in=ids) | Q(beneficiary__merged_into_id__in=ids))
+        .filter(Q(beneficiary_id__in=ids) | Q(beneficiary_id__in=Subquery(duplicates)))
         .values_list(
             "beneficiary_id", "beneficiary__merged_into_id", "vaccine__code", "target", "given_on"
         )

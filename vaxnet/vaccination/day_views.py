@@ -8,7 +8,7 @@ part of the page they replace; without JavaScript every form posts and the page 
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -25,7 +25,7 @@ from vaxnet.core.errors import DomainError, NotFound
 from vaxnet.facilities.models import Facility
 from vaxnet.stock.models import SessionStock
 from vaxnet.stock.sessions import session_accounts
-from vaxnet.vaccination import forms, roles, services
+from vaxnet.vaccination import forms, queries, roles, services
 from vaxnet.vaccination.models import Vaccination
 from vaxnet.vaccines.eligibility import Eligible, next_dose
 
@@ -97,21 +97,14 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _found(session: Session, query: str) -> QuerySet[Appointment]:
-    """Return the session's appointments matching a reference, mobile's last 4 digits or name."""
-    appointments = (
-        Appointment.objects.filter(session=session)
-        .exclude(status=Appointment.Status.CANCELLED)
+    """Return the appointments waiting at the desk, or those a search finds."""
+    if query:
+        return queries.appointments_found(session, query)
+    return (
+        Appointment.objects.filter(session=session, status__in=_LIVE)
         .select_related("beneficiary__id_type", "beneficiary__account", "slot")
         .order_by("slot__starts_at", "beneficiary__name", "pk")
     )
-    if not query:
-        return appointments.filter(status__in=_LIVE)
-    condition = Q(beneficiary__name__icontains=query)
-    if query.isdigit():
-        condition |= Q(beneficiary__reference=query)
-        if len(query) == 4:
-            condition |= Q(beneficiary__account__phone__endswith=query)
-    return appointments.filter(condition)
 
 
 def _onsite_left(session: Session) -> int:
