@@ -19,7 +19,8 @@ per second, p50/p99 per request, and the ratio to the ceiling. After the run eve
 doses given are checked against the records (exit status 1 on a mismatch or any error).
 
 Environment: BENCH_ROUNDS (default 3), BENCH_SYNC_BATCHES (batches of 100 per round, default
-30), BENCH_SINGLE (single doses per round, default 600), BENCH_CLIENTS (default 4),
+30), BENCH_SINGLE (single doses per round, default 600), BENCH_CLIENTS (default 3: with
+2 workers of 2 threads, a fourth client only queues, which lengthens the tail),
 BENCH_POSTGRES (server URL without database), BENCH_REDIS (URL with database number; it is
 flushed), BENCH_PROFILE=1 (profile the sync path in-process with cProfile after the run).
 """
@@ -50,7 +51,7 @@ from bench.booking import _database, _free_port, _server_cpu, _settle  # noqa: E
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SYNC_BATCHES = int(os.environ.get("BENCH_SYNC_BATCHES", "30"))
 SINGLE = int(os.environ.get("BENCH_SINGLE", "600"))
-CLIENTS = int(os.environ.get("BENCH_CLIENTS", "4"))
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "3"))
 POSTGRES = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432").rstrip("/")
 REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/13")
 PROFILE = os.environ.get("BENCH_PROFILE", "") not in ("", "0")

@@ -137,6 +137,14 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60)
     _db["CONN_HEALTH_CHECKS"] = True
+    # Parameters bound by the server let psycopg prepare the statements a connection runs
+    # again and again (after PREPARE_THRESHOLD runs), so that PostgreSQL plans them once
+    # per connection rather than on every request.
+    if env_bool("DATABASE_SERVER_SIDE_BINDING", False):
+        _db["OPTIONS"] = {
+            "server_side_binding": True,
+            "prepare_threshold": env_int("DATABASE_PREPARE_THRESHOLD", 2),
+        }
 else:
     raise ImproperlyConfigured("DATABASE_URL must be a sqlite:// or postgres:// URL.")
 DATABASES = {"default": _db}

@@ -2,7 +2,10 @@
 
 import pytest
 from django.conf import settings
+from django.template import Context
+from django.utils import translation
 
+from vaxnet.notifications import render
 from vaxnet.notifications.gsm import is_gsm7, sms_parts
 from vaxnet.notifications.kinds import KINDS
 from vaxnet.notifications.render import render_text
@@ -129,3 +132,20 @@ def test_it_counts_hindi_as_ucs2_parts() -> None:
 
     assert not is_gsm7(text)
     assert sms_parts(text) == 2
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "ta", "sw"])
+@pytest.mark.parametrize("template", sorted(SAMPLES))
+def test_the_kept_shape_of_a_plain_template_renders_as_the_template_does(
+    template: str, language: str
+) -> None:
+    """A template without logic is filled in from its kept shape: the same text either way."""
+    values = {**KINDS[template].defaults, **SAMPLES[template]}
+    compiled = render._engine().get_template(f"notifications/sms/{template}.txt")
+    with translation.override(language):
+        expected = compiled.render(Context(values, autoescape=False)).strip()
+    context = dict(SAMPLES[template])
+    assert (
+        render.render_text(channel="sms", template=template, language=language, context=context)
+        == expected
+    )

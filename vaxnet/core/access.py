@@ -35,17 +35,21 @@ def active_memberships(
 
 
 def facilities_in_scope(
-    user: User | AnonymousUser, roles: Iterable[str] | None = None
+    user: User | AnonymousUser, roles: Iterable[str] | None = None, *, via: str = ""
 ) -> "Q | None":
-    """Return a filter for the facilities the user may act on (None: none at all)."""
+    """Return a filter for the facilities the user may act on (None: none at all).
+
+    With `via` (such as "session__facility__"), the filter applies to the rows that lead to a
+    facility by that path, joined in the same query rather than through a subquery.
+    """
     if user.is_authenticated and user.is_superuser:
         return Q()
     condition: Q | None = None
     for membership in active_memberships(user, roles):
         if membership.facility_id is not None:
-            part = Q(pk=membership.facility_id)
+            part = Q(**{f"{via}pk" if via else "pk": membership.facility_id})
         else:
-            part = Q(region_path__startswith=membership.scope_path)
+            part = Q(**{f"{via}region_path__startswith": membership.scope_path})
         condition = part if condition is None else condition | part
     return condition
 
@@ -122,21 +126,29 @@ def appointment_for_staff(
     public_id = str(public_id).strip()
     if not _public_id_ok(public_id):
         raise NotFound()
+    scope = facilities_in_scope(user, roles, via="session__facility__")
+    if scope is None:
+        raise NotFound()
+    # Every write of the facility day starts here: the scope is a condition on the facility
+    # already joined, and the person's country is the facility's, so that the statement
+    # joins few tables (planning a wide join costs more than running it).
     appointment = (
-        Appointment.objects.filter(public_id=public_id)
-        .filter(session__facility__in=_facilities(user, roles))
+        Appointment.objects.filter(scope, public_id=public_id)
         .select_related(
             "beneficiary__id_type",
             "beneficiary__account",
-            "beneficiary__country",
             "session__facility__country",
             "session__vaccine",
             "slot",
         )
+        .order_by()
         .first()
     )
     if appointment is None:
         raise NotFound()
+    facility = appointment.session.facility
+    if appointment.beneficiary.country_id == facility.country_id:
+        appointment.beneficiary.country = facility.country
     return appointment
 
 

@@ -388,17 +388,27 @@ def _insert_many(
     ops = connection.ops
     quote = ops.quote_name
     fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field]
-    params: list[Any] = []
-    for obj in objs:
-        params.extend(
-            f.get_db_prep_save(f.pre_save(obj, True), connection=connection) for f in fields
-        )
-    row = f"({', '.join(['%s'] * len(fields))})"
+    rows_in = [
+        [f.get_db_prep_save(f.pre_save(obj, True), connection=connection) for f in fields]
+        for obj in objs
+    ]
     on_conflict = OnConflict.IGNORE if ignore_conflicts else None
-    sql = (
+    head = (
         f"{ops.insert_statement(on_conflict=on_conflict)} {quote(meta.db_table)} "
-        f"({', '.join(quote(f.column) for f in fields)}) VALUES {', '.join([row] * len(objs))}"
+        f"({', '.join(quote(f.column) for f in fields)})"
     )
+    params: list[Any]
+    if connection.vendor == "postgresql":
+        # One array a column: a short statement that psycopg and PostgreSQL handle at once,
+        # where a placeholder a value makes both parse a statement of thousands of them.
+        types = [f.db_type(connection).split("(")[0] for f in fields]
+        arrays = ", ".join(f"(%s)::{db_type}[]" for db_type in types)
+        sql = f"{head} SELECT * FROM UNNEST({arrays})"  # noqa: S608 (names from the model)
+        params = [list(column) for column in zip(*rows_in, strict=True)]
+    else:
+        row = f"({', '.join(['%s'] * len(fields))})"
+        sql = f"{head} VALUES {', '.join([row] * len(objs))}"
+        params = [value for values in rows_in for value in values]
     suffix = ops.on_conflict_suffix_sql(fields, on_conflict, None, None)
     if suffix:
         sql = f"{sql} {suffix}"
