@@ -137,14 +137,6 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60)
     _db["CONN_HEALTH_CHECKS"] = True
-    # Parameters bound by the server let psycopg prepare the statements a connection runs
-    # again and again (after PREPARE_THRESHOLD runs), so that PostgreSQL plans them once
-    # per connection rather than on every request.
-    if env_bool("DATABASE_SERVER_SIDE_BINDING", False):
-        _db["OPTIONS"] = {
-            "server_side_binding": True,
-            "prepare_threshold": env_int("DATABASE_PREPARE_THRESHOLD", 2),
-        }
 else:
     raise ImproperlyConfigured("DATABASE_URL must be a sqlite:// or postgres:// URL.")
 DATABASES = {"default": _db}
@@ -187,6 +179,21 @@ if SMS_TRANSPORT not in ("console", "file", "http"):
     raise ImproperlyConfigured("VAXNET_SMS_TRANSPORT must be console, file or http.")
 if SMS_TRANSPORT == "http" and not SMS_GATEWAY_URL:
     raise ImproperlyConfigured("VAXNET_SMS_TRANSPORT=http needs VAXNET_SMS_GATEWAY_URL.")
+
+# Mail to staff (alerts of serious adverse events to district administrators): printed in
+# development; an SMTP server in production (VAXNET_EMAIL_HOST and the rest).
+EMAIL_HOST = env_str("VAXNET_EMAIL_HOST", "")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env_int("VAXNET_EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("VAXNET_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = env_secret("VAXNET_EMAIL_PASSWORD", default="")
+EMAIL_USE_TLS = env_bool("VAXNET_EMAIL_TLS", True)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("VAXNET_EMAIL_FROM", "vaxnet@localhost")
 
 # The key for hashing identity document numbers (HMAC-SHA256). Changing it orphans every
 # stored hash, so production must set it explicitly and keep it.

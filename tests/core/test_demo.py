@@ -8,11 +8,12 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from vaxnet.booking.availability import distance_km
-from vaxnet.booking.models import Session
+from vaxnet.booking.models import Appointment, Session
 from vaxnet.core.management.commands.demo import SPREAD_KM
 from vaxnet.core.models import User
 from vaxnet.facilities.models import Facility, Role, StaffMembership
 from vaxnet.geo.models import Region
+from vaxnet.vaccination.models import Vaccination
 
 pytestmark = pytest.mark.django_db
 
@@ -125,3 +126,22 @@ def test_it_refuses_outside_development_mode() -> None:
     with override_settings(VAXNET_DEV=False), pytest.raises(CommandError, match="VAXNET_DEV"):
         call_command("demo", "--facilities", "1")
     assert not Facility.objects.filter(code__startswith="DEMO-").exists()
+
+
+def test_it_runs_part_of_todays_session_at_the_staff_centre_and_says_who_waits() -> None:
+    out = _demo()
+
+    centre = StaffMembership.objects.get(user__username="demo-verifier").facility
+    recorded = Vaccination.objects.filter(facility=centre, vaccinator__username="demo-vaccinator")
+    assert recorded.count() == 3
+    waiting = Appointment.objects.filter(session__facility=centre, status="booked")
+    assert waiting.exists()
+    first = waiting.select_related("beneficiary").first()
+    assert first is not None
+    # What the desk asks for is printed: the reference and the security code.
+    assert first.beneficiary.reference in out
+    assert f"code {first.security_code}" in out
+    assert Appointment.objects.filter(session__facility=centre, channel="onsite").count() == 1
+
+    _demo("--reset")
+    assert Vaccination.objects.count() == 3

@@ -23,7 +23,7 @@ def dose_histories(beneficiaries: Iterable[Beneficiary]) -> dict[int, list[PastD
         return histories
     # Two index lookups joined by UNION ALL: an OR of the two conditions would make
     # PostgreSQL read every record.
-    valid = Vaccination.objects.filter(status=Vaccination.Status.VALID)
+    valid = Vaccination.objects.filter(status=Vaccination.Status.VALID).order_by()
     own = valid.filter(beneficiary_id__in=ids).values_list(
         "beneficiary_id", "vaccine__code", "target", "given_on", "id"
     )

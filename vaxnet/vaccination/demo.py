@@ -24,7 +24,7 @@ from vaxnet.core.models import User
 from vaxnet.countries.models import Country, IdDocumentType
 from vaxnet.facilities.models import Facility
 from vaxnet.people.models import Account, Beneficiary
-from vaxnet.people.services import beneficiary_add, phone_normalise
+from vaxnet.people.services import beneficiary_add, beneficiary_remove, phone_normalise
 from vaxnet.stock.models import Balance, Batch, SessionStock
 from vaxnet.stock.services import stock_issue
 from vaxnet.stock.stores import store_for_facility
@@ -165,6 +165,9 @@ class DayDemo:
         for index, (beneficiary, number) in enumerate(people):
             appointment = self._book(beneficiary, session)
             if appointment is None:
+                # Not for this session (its doses or ages): not part of the demo's day.
+                if beneficiary.account is not None:
+                    beneficiary_remove(account=beneficiary.account, beneficiary=beneficiary)
                 continue
             if index < CHECKED_IN:
                 appointment_check_in(
