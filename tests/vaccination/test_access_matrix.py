@@ -141,11 +141,11 @@ def _post(url: Callable[[Side], str], data: Callable[[Side], dict[str, Any]]) ->
 
 def _api(method: str, url: Callable[[Side], str], body: Callable[[Side], Any] | None = None) -> Any:
     def call(client: Client, side: Side) -> Any:
-        headers = {"HTTP_IDEMPOTENCY_KEY": str(uuid.uuid4())}
+        headers = {"Idempotency-Key": str(uuid.uuid4())}
         if method == "get":
-            return client.get(url(side), **headers)
+            return client.get(url(side), headers=headers)
         return client.post(
-            url(side), body(side) if body else {}, content_type="application/json", **headers
+            url(side), body(side) if body else {}, content_type="application/json", headers=headers
         )
 
     return call
