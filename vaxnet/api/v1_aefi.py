@@ -16,7 +16,7 @@ from ninja import Query, Router, Schema
 
 from vaxnet.api.v1_auth import BearerToken
 from vaxnet.api.v1_idempotency import Answer, idempotent, json_response
-from vaxnet.api.v1_stock import ERRORS, staff
+from vaxnet.api.v1_stock import ERRORS, _user, staff
 from vaxnet.core.access import aefi_for_staff, beneficiary_for_staff, vaccination_for_staff
 from vaxnet.core.errors import DomainError
 from vaxnet.core.models import User
@@ -150,11 +150,6 @@ def _out(aefi: Aefi) -> dict[str, Any]:
         follow_up=aefi.follow_up,
         followed_up_at=aefi.followed_up_at,
     ).model_dump(mode="json")
-
-
-def _user(request: HttpRequest) -> User:
-    user: User = request.auth  # type: ignore[attr-defined]
-    return user
 
 
 def _staff_write(request: HttpRequest, work: Any) -> HttpResponse:

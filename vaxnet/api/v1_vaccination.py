@@ -16,7 +16,7 @@ from ninja import Router
 
 from vaxnet.api import v1_vaccination_schemas as s
 from vaxnet.api.v1_idempotency import Answer, idempotent, json_response
-from vaxnet.api.v1_stock import ERRORS, staff
+from vaxnet.api.v1_stock import ERRORS, _user, staff
 from vaxnet.booking.models import Appointment
 from vaxnet.core.access import appointment_for_staff, facility_for_staff, session_for_staff
 from vaxnet.core.errors import DomainError
@@ -31,11 +31,6 @@ router = Router(tags=["Vaccination"])
 
 # Staff writes per user (hits, window in seconds): a busy vaccinator records a few hundred a day.
 WRITES_PER_USER = (2000, 3600)
-
-
-def _user(request: HttpRequest) -> User:
-    user: User = request.auth  # type: ignore[attr-defined]
-    return user
 
 
 def _write(request: HttpRequest, work: Any) -> HttpResponse:

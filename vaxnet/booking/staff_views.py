@@ -14,7 +14,7 @@ from django.contrib.auth.views import LogoutView, redirect_to_login
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -28,8 +28,7 @@ from vaxnet.booking.models import Appointment, Session
 from vaxnet.core import staff_auth_views
 from vaxnet.core.access import active_memberships, facilities_in_scope, facility_for_staff
 from vaxnet.core.errors import DomainError, NotFound
-from vaxnet.core.models import User
-from vaxnet.core.pages import refusal
+from vaxnet.core.pages import go, is_htmx, refusal, staff_user
 from vaxnet.countries.models import Country
 from vaxnet.countries.queries import active_country
 from vaxnet.facilities.models import Facility, Role
@@ -50,10 +49,6 @@ sign_in = staff_auth_views.sign_in
 sign_out = LogoutView.as_view(next_page=reverse_lazy(SIGN_IN))
 
 
-def _htmx(request: HttpRequest) -> bool:
-    return bool(getattr(request, "htmx", False))
-
-
 def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Call the view for a signed-in user who owes no second factor, else send them to it."""
 
@@ -61,7 +56,7 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
             response = redirect_to_login(request.get_full_path(), login_url=SIGN_IN)
-            if _htmx(request):
+            if is_htmx(request):
                 # htmx would swap the sign-in page into a fragment: make it a full navigation.
                 return HttpResponseClientRedirect(response["Location"])
             return response
@@ -72,17 +67,6 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
         return view(request, *args, **kwargs)
 
     return wrapper
-
-
-def _go(request: HttpRequest, url: str) -> HttpResponse:
-    return HttpResponseClientRedirect(url) if _htmx(request) else redirect(url)
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):  # staff_required lets only a signed-in user through
-        raise Http404
-    return user
 
 
 def _country() -> Country:
@@ -104,7 +88,7 @@ def _facility_or_404(request: HttpRequest, code: str) -> Facility:
     if public_id is None:
         raise Http404
     try:
-        return facility_for_staff(_user(request), public_id, roles=PLANNERS)
+        return facility_for_staff(staff_user(request), public_id, roles=PLANNERS)
     except NotFound:
         raise Http404 from None
 
@@ -141,7 +125,7 @@ def _name_filter(country: Country, search: str) -> Q:
 def home(request: HttpRequest) -> HttpResponse:
     """List the facilities where the signed-in staff member plans sessions."""
     country = _country()
-    user = _user(request)
+    user = staff_user(request)
     scope = facilities_in_scope(user, PLANNERS)
     context: dict[str, Any] = {"search": "", "page": None}
     if scope is None:
@@ -161,7 +145,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "page": page,
         "page_query": urlencode({"q": search} if search else {}),
     }
-    template = "staff/_facilities.html" if _htmx(request) else "staff/home.html"
+    template = "staff/_facilities.html" if is_htmx(request) else "staff/home.html"
     return render(request, template, context)
 
 
@@ -216,7 +200,7 @@ def _form_page(
         "booked": session is not None
         and any(row.booked_online or row.booked_onsite for row in form.doses),
     }
-    template = "staff/_session_form.html" if _htmx(request) else "staff/session_form.html"
+    template = "staff/_session_form.html" if is_htmx(request) else "staff/session_form.html"
     return render(request, template, context, status=status)
 
 
@@ -236,7 +220,7 @@ def session_new(request: HttpRequest, code: str) -> HttpResponse:
     if form.errors:
         return _form_page(request, facility, form, vaccines, status=400)
     try:
-        session = planning.session_create(by=_user(request), facility=facility, **form.plan)
+        session = planning.session_create(by=staff_user(request), facility=facility, **form.plan)
     except DomainError as error:
         form.errors = refusal(error)
         return _form_page(request, facility, form, vaccines, status=error.status)
@@ -244,7 +228,7 @@ def session_new(request: HttpRequest, code: str) -> HttpResponse:
         request,
         _("The session on {date} is planned.").format(date=_day(session)),
     )
-    return _go(request, reverse("staff:sessions", args=[facility.code]))
+    return go(request, reverse("staff:sessions", args=[facility.code]))
 
 
 def _day(session: Session) -> str:
@@ -268,12 +252,12 @@ def session_edit(request: HttpRequest, code: str, public_id: str) -> HttpRespons
     if form.errors:
         return _form_page(request, facility, form, vaccines, session, status=400)
     try:
-        planning.session_update(by=_user(request), session=session, **form.plan)
+        planning.session_update(by=staff_user(request), session=session, **form.plan)
     except DomainError as error:
         form.errors = refusal(error)
         return _form_page(request, facility, form, vaccines, session, status=error.status)
     messages.success(request, _("The session on {date} is changed.").format(date=_day(session)))
-    return _go(request, reverse("staff:sessions", args=[facility.code]))
+    return go(request, reverse("staff:sessions", args=[facility.code]))
 
 
 @require_http_methods(["GET", "POST"])
@@ -292,12 +276,12 @@ def session_cancel(request: HttpRequest, code: str, public_id: str) -> HttpRespo
         "reason": "",
         "errors": {},
     }
-    template = "staff/_cancel_form.html" if _htmx(request) else "staff/session_cancel.html"
+    template = "staff/_cancel_form.html" if is_htmx(request) else "staff/session_cancel.html"
     if request.method == "GET":
         return render(request, "staff/session_cancel.html", context)
     context["reason"] = request.POST.get("reason", "")[:_REASON_LENGTH]
     try:
-        planning.session_cancel(by=_user(request), session=session, reason=context["reason"])
+        planning.session_cancel(by=staff_user(request), session=session, reason=context["reason"])
     except DomainError as error:
         context["errors"] = refusal(error)
         return render(request, template, context, status=error.status)
@@ -309,4 +293,4 @@ def session_cancel(request: HttpRequest, code: str, public_id: str) -> HttpRespo
             people,
         ).format(date=_day(session), count=people),
     )
-    return _go(request, reverse("staff:sessions", args=[facility.code]))
+    return go(request, reverse("staff:sessions", args=[facility.code]))

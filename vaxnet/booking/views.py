@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
-from django_htmx.http import HttpResponseClientRedirect
 
 from vaxnet.booking import citizen_queries, services
 from vaxnet.booking.access import appointment_for_account
@@ -19,7 +18,7 @@ from vaxnet.booking.draw import draw_enter
 from vaxnet.booking.models import Appointment, Session, Slot
 from vaxnet.booking.slip import appointment_slip_pdf
 from vaxnet.core.errors import DomainError, NotFound
-from vaxnet.core.pages import refusal, refused
+from vaxnet.core.pages import go, is_htmx, refusal, refused
 from vaxnet.countries.models import Country
 from vaxnet.countries.queries import active_country
 from vaxnet.people.access import beneficiary_for_account
@@ -28,10 +27,6 @@ from vaxnet.people.models import Account, Beneficiary
 
 # Members booked together in one request, at most (an account holds only a few).
 _MAX_MEMBERS = 10
-
-
-def _htmx(request: HttpRequest) -> bool:
-    return bool(getattr(request, "htmx", False))
 
 
 def _country() -> Country:
@@ -75,10 +70,6 @@ def _slot(session: Session, raw: str) -> Slot | None:
     return next((slot for slot in session.slots.all() if slot.starts_at == starts_at), None)
 
 
-def _go(request: HttpRequest, url: str) -> HttpResponse:
-    return HttpResponseClientRedirect(url) if _htmx(request) else redirect(url)
-
-
 def _finder(
     request: HttpRequest, country: Country, defaults: dict[str, str], extra: dict[str, Any]
 ) -> HttpResponse:
@@ -117,7 +108,7 @@ def _finder(
         "signed_in": account is not None,
         **extra,
     }
-    template = "booking/_results.html" if _htmx(request) else "booking/find.html"
+    template = "booking/_results.html" if is_htmx(request) else "booking/find.html"
     return render(request, template, context, status=400 if result.errors else 200)
 
 
@@ -144,7 +135,7 @@ def book(request: HttpRequest, account: Account, public_id: str) -> HttpResponse
     """Choose members and a time slot of a session, and book it for them."""
     session = _session_or_404(_country(), public_id)
     members = list(Beneficiary.objects.filter(account=account).order_by("created_at", "pk"))
-    template = "booking/_book_form.html" if _htmx(request) else "booking/book.html"
+    template = "booking/_book_form.html" if is_htmx(request) else "booking/book.html"
     if request.method == "GET":
         context = _slots_context(session, _slot(session, request.GET.get("slot", "")))
         # A lone member is ticked already; of several, the citizen chooses.
@@ -177,7 +168,7 @@ def book(request: HttpRequest, account: Account, public_id: str) -> HttpResponse
         context["errors"] = refusal(error)
         return refused(request, template, context, error)
     ids = urlencode([("a", appointment.public_id) for appointment in booked])
-    return _go(request, f"{reverse('booking:booked')}?{ids}")
+    return go(request, f"{reverse('booking:booked')}?{ids}")
 
 
 @require_GET
@@ -245,7 +236,7 @@ def reschedule_to(
     """Move an appointment to a time slot of another (or the same) session."""
     appointment = _appointment_or_404(account, public_id)
     session = _session_or_404(_country(), session_id)
-    template = "booking/_book_form.html" if _htmx(request) else "booking/book.html"
+    template = "booking/_book_form.html" if is_htmx(request) else "booking/book.html"
     raw = request.POST.get("slot", "") if request.method == "POST" else request.GET.get("slot", "")
     slot = _slot(session, raw)
     context = {**_slots_context(session, slot), "appointment": appointment}
@@ -258,4 +249,4 @@ def reschedule_to(
     except DomainError as error:
         context["errors"] = refusal(error)
         return refused(request, template, context, error)
-    return _go(request, f"{reverse('booking:booked')}?{urlencode({'a': moved.public_id})}&moved=1")
+    return go(request, f"{reverse('booking:booked')}?{urlencode({'a': moved.public_id})}&moved=1")

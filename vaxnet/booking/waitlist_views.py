@@ -14,7 +14,6 @@ from django.utils.dateparse import parse_date
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from vaxnet.booking.access import entry_for_account, offer_for_account
 from vaxnet.booking.citizen_queries import waitlist_of
@@ -26,7 +25,7 @@ from vaxnet.booking.waitlist import (
     waitlist_subscribe,
 )
 from vaxnet.core.errors import DomainError, NotFound
-from vaxnet.core.pages import refusal, refused
+from vaxnet.core.pages import go, is_htmx, refusal, refused
 from vaxnet.countries.models import Country
 from vaxnet.geo.models import Region
 from vaxnet.people.access import beneficiary_for_account
@@ -39,14 +38,6 @@ DEFAULT_DAYS = 7
 MAX_DOSE = 9
 _MAX_FIELD = 200
 _FIELDS = ("member", "region", "postal_codes", "vaccine", "dose_number", "date_from", "date_to")
-
-
-def _htmx(request: HttpRequest) -> bool:
-    return bool(getattr(request, "htmx", False))
-
-
-def _go(request: HttpRequest, url: str) -> HttpResponse:
-    return HttpResponseClientRedirect(url) if _htmx(request) else redirect(url)
 
 
 def _members(account: Account) -> list[Beneficiary]:
@@ -164,7 +155,7 @@ def _subscribe(account: Account, values: dict[str, str]) -> WaitlistEntry:
 def waitlist_join(request: HttpRequest, account: Account) -> HttpResponse:
     """Put a member on the waiting list for places that match their preferences."""
     members = _members(account)
-    template = "booking/waitlist_form.html" if _htmx(request) else "booking/waitlist_join.html"
+    template = "booking/waitlist_form.html" if is_htmx(request) else "booking/waitlist_join.html"
     context: dict[str, Any] = {
         "members": members,
         "vaccines": account.country.vaccines.filter(active=True).order_by("code"),
@@ -186,7 +177,7 @@ def waitlist_join(request: HttpRequest, account: Account) -> HttpResponse:
             name=entry.beneficiary.name
         ),
     )
-    return _go(request, reverse("booking:waitlist"))
+    return go(request, reverse("booking:waitlist"))
 
 
 @require_http_methods(["GET", "POST"])

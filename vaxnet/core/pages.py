@@ -1,11 +1,13 @@
-"""Helpers for the HTML views: a service's refusal shown on the page that asked."""
+"""Helpers for the HTML views: refusals shown on the page that asked, htmx, the staff member."""
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django_htmx.http import HttpResponseClientRedirect
 
 from vaxnet.core.errors import DomainError
+from vaxnet.core.models import User
 
 
 def refusal(error: DomainError, default_field: str = "__all__") -> dict[str, str]:
@@ -22,3 +24,21 @@ def refused(
     if retry_after:
         response["Retry-After"] = str(retry_after)
     return response
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    """Return whether htmx made the request (it swaps in a fragment, not a whole page)."""
+    return bool(getattr(request, "htmx", False))
+
+
+def go(request: HttpRequest, url: str) -> HttpResponse:
+    """Send the browser to a page: a full navigation, also from an htmx request."""
+    return HttpResponseClientRedirect(url) if is_htmx(request) else redirect(url)
+
+
+def staff_user(request: HttpRequest) -> User:
+    """Return the signed-in staff member of a view behind `staff_required` (else 404)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise Http404
+    return user

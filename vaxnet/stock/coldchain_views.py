@@ -12,17 +12,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from vaxnet.booking.staff_views import staff_required
 from vaxnet.core.errors import DomainError, NotFound
+from vaxnet.core.pages import go, staff_user
 from vaxnet.stock import coldchain, forms
 from vaxnet.stock.models import Equipment, Excursion, Store
 from vaxnet.stock.views import (
     LOGGER_KEYS,
     _form_page,
-    _go,
     _store,
     _store_page,
     _store_url,
     _submit,
-    _user,
 )
 
 
@@ -48,7 +47,7 @@ def equipment_new(request: HttpRequest, public_id: str) -> HttpResponse:
 
     def act() -> str:
         equipment, key = coldchain.equipment_add(
-            store=store, by=_user(request), **form.cleaned_data
+            store=store, by=staff_user(request), **form.cleaned_data
         )
         request.session[LOGGER_KEYS] = {
             **request.session.get(LOGGER_KEYS, {}),
@@ -59,7 +58,7 @@ def equipment_new(request: HttpRequest, public_id: str) -> HttpResponse:
 
     response = _submit(request, form, page, act, _store_url(store))
     if added:
-        response = _go(
+        response = go(
             request, reverse("stock:equipment_key", args=[store.public_id, added[0].public_id])
         )
     return response
@@ -109,7 +108,7 @@ def reading_new(request: HttpRequest, public_id: str, equipment_id: str) -> Http
         )
 
     def act() -> str:
-        coldchain.reading_record(equipment=equipment, by=_user(request), **form.cleaned_data)
+        coldchain.reading_record(equipment=equipment, by=staff_user(request), **form.cleaned_data)
         return _("The reading is recorded.")
 
     return _submit(request, form, page, act, _store_url(store))
@@ -126,7 +125,7 @@ def excursion_acknowledge(request: HttpRequest, public_id: str, excursion_id: st
     if excursion is None:
         raise Http404
     try:
-        coldchain.excursion_acknowledge(excursion=excursion, by=_user(request))
+        coldchain.excursion_acknowledge(excursion=excursion, by=staff_user(request))
     except NotFound:
         raise Http404 from None
     except DomainError as error:

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET
 from vaxnet.booking.staff_views import staff_required
 from vaxnet.core.access import region_for_staff
 from vaxnet.core.errors import NotFound
-from vaxnet.core.models import User
+from vaxnet.core.pages import staff_user
 from vaxnet.geo.models import Region
 from vaxnet.stock import reports
 from vaxnet.stock.alerts import alerts_in, stores_for
@@ -183,13 +183,6 @@ class Filters:
         return urlencode(params)
 
 
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):  # staff_required lets only a signed-in user through
-        raise Http404
-    return user
-
-
 def _day(raw: str) -> date | None:
     try:
         return date.fromisoformat(raw.strip()[:10])
@@ -219,7 +212,7 @@ def _period(request: HttpRequest, today: date, errors: dict[str, str]) -> report
 
 def _filters(request: HttpRequest, scope: QuerySet[Store], today: date) -> Filters:
     """Read the filters; a store or region the user does not answer for is a 404."""
-    user = _user(request)
+    user = staff_user(request)
     errors: dict[str, str] = {}
     stores, store, region = scope, None, None
     store_id = request.GET.get("store", "").strip()[:16]
@@ -267,7 +260,7 @@ def _choices(scope: QuerySet[Store]) -> tuple[list[Store], list[Region]]:
 @staff_required
 def report_page(request: HttpRequest) -> HttpResponse:
     """Show the stock reports of the stores the user answers for, with links to their CSV."""
-    scope = stores_for(_user(request))
+    scope = stores_for(staff_user(request))
     if scope is None:
         return render(request, "stock/reports/page.html", {"scope": None})
     today = timezone.localdate()
@@ -299,7 +292,7 @@ def _cell(value: object) -> object:
 def report_csv(request: HttpRequest, key: str) -> HttpResponse:
     """Send one report as CSV: a header row, then a row per line, numbers as they are."""
     report = REPORTS.get(key)
-    scope = stores_for(_user(request))
+    scope = stores_for(staff_user(request))
     if report is None or scope is None:
         raise Http404
     today = timezone.localdate()
@@ -319,7 +312,7 @@ def report_csv(request: HttpRequest, key: str) -> HttpResponse:
 @staff_required
 def alert_page(request: HttpRequest) -> HttpResponse:
     """Show the alerts of the stores the user answers for, the most urgent first."""
-    scope = stores_for(_user(request))
+    scope = stores_for(staff_user(request))
     today = timezone.localdate()
     alerts = [] if scope is None else alerts_in(scope, today)
     return render(

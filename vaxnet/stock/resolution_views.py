@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from vaxnet.booking.staff_views import staff_required
 from vaxnet.core.errors import NotFound
+from vaxnet.core.pages import staff_user
 from vaxnet.stock import forms, queries, requisitions, services
 from vaxnet.stock.models import Batch, Store, Transfer
 from vaxnet.stock.views import (
@@ -18,7 +19,6 @@ from vaxnet.stock.views import (
     _found,
     _store_url,
     _submit,
-    _user,
 )
 
 
@@ -26,7 +26,7 @@ def _transfer_store(request: HttpRequest, transfer: Transfer) -> Store:
     """Return the end of the transfer the user may act on, its destination first."""
     for end in (transfer.destination, transfer.source):
         try:
-            return queries.store_for_staff(_user(request), end.public_id)
+            return queries.store_for_staff(staff_user(request), end.public_id)
         except NotFound:
             continue
     raise Http404
@@ -55,7 +55,7 @@ def transfer_resolve(request: HttpRequest, public_id: str) -> HttpResponse:
 
     def act() -> str:
         requisitions.transfer_resolve(
-            by=_user(request), transfer=transfer, resolution=form.cleaned_data["resolution"]
+            by=staff_user(request), transfer=transfer, resolution=form.cleaned_data["resolution"]
         )
         return _("The transfer's discrepancy is resolved.")
 
@@ -90,7 +90,9 @@ def batch_recall(request: HttpRequest, public_id: str, batch_id: str) -> HttpRes
         )
 
     def act() -> str:
-        services.batch_recall(by=_user(request), batch=batch, reason=form.cleaned_data["reason"])
+        services.batch_recall(
+            by=staff_user(request), batch=batch, reason=form.cleaned_data["reason"]
+        )
         return _("Lot {lot} is recalled in every store.").format(lot=batch.lot_number)
 
     return _submit(request, form, page, act, _store_url(store))

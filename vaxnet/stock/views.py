@@ -18,11 +18,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from vaxnet.booking.staff_views import staff_required
 from vaxnet.core.errors import DomainError, NotFound
-from vaxnet.core.models import User
+from vaxnet.core.pages import go, is_htmx, staff_user
 from vaxnet.facilities.models import REGION_ROLES
 from vaxnet.stock import forms, queries, requisitions, services
 from vaxnet.stock.models import (
@@ -43,25 +42,12 @@ REQUISITIONS_SHOWN = 20
 LOGGER_KEYS = "stock_logger_keys"
 
 
-def _htmx(request: HttpRequest) -> bool:
-    return bool(getattr(request, "htmx", False))
-
-
-def _go(request: HttpRequest, url: str) -> HttpResponse:
-    return HttpResponseClientRedirect(url) if _htmx(request) else redirect(url)
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):  # staff_required lets only a signed-in user through
-        raise Http404
-    return user
-
-
 def _found(lookup: Callable[..., Any], request: HttpRequest, public_id: str, **kw: Any) -> Any:
     """Call an access chokepoint; NotFound becomes the page's 404."""
     try:
-        return lookup(_user(request), public_id.strip()[:16], roles=kw.get("roles", STOCK_ROLES))
+        return lookup(
+            staff_user(request), public_id.strip()[:16], roles=kw.get("roles", STOCK_ROLES)
+        )
     except NotFound:
         raise Http404 from None
 
@@ -104,7 +90,7 @@ def _form_page(
         "submit": submit,
         **(extra or {}),
     }
-    template = "stock/_form.html" if _htmx(request) else "stock/form.html"
+    template = "stock/_form.html" if is_htmx(request) else "stock/form.html"
     return render(request, template, context, status=status)
 
 
@@ -128,7 +114,7 @@ def _submit(
         forms.show_refusal(form, error)
         return page(form, status=400)
     messages.success(request, message)
-    return _go(request, done)
+    return go(request, done)
 
 
 # --- stores -----------------------------------------------------------------------------------
@@ -138,7 +124,7 @@ def _submit(
 @staff_required
 def home(request: HttpRequest) -> HttpResponse:
     """List the stores the signed-in staff member may act on."""
-    user = _user(request)
+    user = staff_user(request)
     scope = queries.stores_in_scope(user, STOCK_ROLES)
     page = None
     if scope is not None:
@@ -187,7 +173,7 @@ def _store_page(
             .filter(status=Transfer.Status.DISCREPANCY)
             .select_related("source", "destination")
         ),
-        "recall": queries.may_recall(_user(request), store),
+        "recall": queries.may_recall(staff_user(request), store),
         "children": store.children.filter(active=True).exists(),
         "errors": errors or {},
     }
@@ -229,7 +215,7 @@ def receive(request: HttpRequest, public_id: str) -> HttpResponse:
 
     def act() -> str:
         data = form.cleaned_data
-        user = _user(request)
+        user = staff_user(request)
         # A new batch is registered only if its stock is received: both or neither.
         with transaction.atomic():
             batch = data["batch"] or services.batch_register(
@@ -272,7 +258,7 @@ def waste(request: HttpRequest, public_id: str) -> HttpResponse:
     def act() -> str:
         data = form.cleaned_data
         services.stock_waste(
-            by=_user(request),
+            by=staff_user(request),
             store=store,
             batch=data["batch"],
             doses=data["doses"],
@@ -308,7 +294,7 @@ def count(request: HttpRequest, public_id: str) -> HttpResponse:
     def act() -> str:
         data = form.cleaned_data
         outcome = services.stock_count(
-            by=_user(request),
+            by=staff_user(request),
             store=store,
             batch=data["batch"],
             counted_doses=data["counted_doses"],
@@ -374,7 +360,7 @@ def dispatch(request: HttpRequest, public_id: str) -> HttpResponse:
     def act() -> str:
         destination = form.cleaned_data["destination"]
         requisitions.transfer_dispatch(
-            by=_user(request), source=store, destination=destination, lines=form.lines()
+            by=staff_user(request), source=store, destination=destination, lines=form.lines()
         )
         return _("The transfer to {store} is on its way.").format(store=destination.name)
 
@@ -412,7 +398,7 @@ def transfer_receive(request: HttpRequest, public_id: str) -> HttpResponse:
     def act() -> str:
         received, damaged = form.counts()
         done = requisitions.transfer_receive(
-            by=_user(request), transfer=transfer, received=received, damaged=damaged
+            by=staff_user(request), transfer=transfer, received=received, damaged=damaged
         )
         if done.status == Transfer.Status.DISCREPANCY:
             return _("The transfer is received, with doses missing or damaged.")
@@ -447,7 +433,7 @@ def requisition_new(request: HttpRequest, public_id: str) -> HttpResponse:
 
     def act() -> str:
         requisitions.requisition_create(
-            by=_user(request),
+            by=staff_user(request),
             requester=store,
             lines=form.doses(keep_zero=False),
             note=form.cleaned_data["note"],
@@ -462,7 +448,7 @@ def _requisition(request: HttpRequest, public_id: str) -> tuple[Requisition, Sto
     requisition: Requisition = _found(queries.requisition_for_staff, request, public_id)
     try:
         supplier = queries.store_for_staff(
-            _user(request), requisition.supplier.public_id, STOCK_ROLES
+            staff_user(request), requisition.supplier.public_id, STOCK_ROLES
         )
     except NotFound:
         supplier = None
@@ -541,7 +527,7 @@ def requisition_approve(request: HttpRequest, public_id: str) -> HttpResponse:
         return _requisition_page(request, requisition, supplier, approve=form, status=400)
     try:
         requisitions.requisition_approve(
-            by=_user(request), requisition=requisition, approved=form.doses(keep_zero=True)
+            by=staff_user(request), requisition=requisition, approved=form.doses(keep_zero=True)
         )
     except DomainError as error:
         forms.show_refusal(form, error)
@@ -559,7 +545,7 @@ def requisition_reject(request: HttpRequest, public_id: str) -> HttpResponse:
         return _requisition_page(request, requisition, supplier, reject=form, status=400)
     try:
         requisitions.requisition_reject(
-            by=_user(request), requisition=requisition, reason=form.cleaned_data["reason"]
+            by=staff_user(request), requisition=requisition, reason=form.cleaned_data["reason"]
         )
     except DomainError as error:
         forms.show_refusal(form, error)
@@ -573,7 +559,7 @@ def requisition_dispatch(request: HttpRequest, public_id: str) -> HttpResponse:
     """Send an approved requisition, first to expire first."""
     requisition, supplier = _supplier(request, public_id)
     try:
-        requisitions.requisition_dispatch(by=_user(request), requisition=requisition)
+        requisitions.requisition_dispatch(by=staff_user(request), requisition=requisition)
     except DomainError as error:
         errors = {"dispatch": str(error.message)}
         return _requisition_page(request, requisition, supplier, errors=errors, status=400)
@@ -586,7 +572,7 @@ def requisition_dispatch(request: HttpRequest, public_id: str) -> HttpResponse:
 def _adjustments_page(
     request: HttpRequest, *, errors: dict[str, str] | None = None, status: int = 200
 ) -> HttpResponse:
-    scope = queries.stores_in_scope(_user(request), ADMINS)
+    scope = queries.stores_in_scope(staff_user(request), ADMINS)
     if scope is None:
         raise Http404
     waiting = (
@@ -616,7 +602,7 @@ def adjustment_decide(request: HttpRequest, public_id: str) -> HttpResponse:
     )
     approve = request.POST.get("decision") == "approve"
     try:
-        services.adjustment_decide(by=_user(request), pending=pending, approve=approve)
+        services.adjustment_decide(by=staff_user(request), pending=pending, approve=approve)
     except DomainError as error:
         return _adjustments_page(
             request, errors={pending.public_id: str(error.message)}, status=400

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from vaxnet.booking.staff_views import _go, _htmx, _user, staff_required
+from vaxnet.booking.staff_views import staff_required
 from vaxnet.core.access import (
     aefi_for_staff,
     beneficiary_for_staff,
@@ -26,7 +26,7 @@ from vaxnet.core.access import (
 )
 from vaxnet.core.errors import DomainError, NotFound
 from vaxnet.core.models import User
-from vaxnet.core.pages import refusal
+from vaxnet.core.pages import go, is_htmx, refusal, staff_user
 from vaxnet.people.access import beneficiary_for_account
 from vaxnet.people.auth import account_required
 from vaxnet.people.models import Account, Beneficiary
@@ -63,7 +63,7 @@ def _choices() -> dict[str, Any]:
 @staff_required
 def staff_list(request: HttpRequest) -> HttpResponse:
     """List the adverse events in the user's scope: open ones first, serious ones first."""
-    user = _user(request)
+    user = staff_user(request)
     scope = services.aefis_in_scope(user, AEFI_REPORTERS)
     status = request.GET.get("status", "open")
     status = status if status in _STATUSES else "open"
@@ -88,7 +88,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
         "page_query": urlencode(query),
         "follower": facilities_in_scope(user, AEFI_FOLLOWERS) is not None,
     }
-    template = "aefi/_list.html" if _htmx(request) else "aefi/list.html"
+    template = "aefi/_list.html" if is_htmx(request) else "aefi/list.html"
     return render(request, template, context)
 
 
@@ -120,7 +120,7 @@ def _detail_context(user: User, aefi: Aefi, **extra: Any) -> dict[str, Any]:
 @staff_required
 def detail(request: HttpRequest, public_id: str) -> HttpResponse:
     """Show an adverse event, with the follow-up and close forms for those who may use them."""
-    user = _user(request)
+    user = staff_user(request)
     aefi = _event_or_404(user, public_id)
     return render(request, "aefi/detail.html", _detail_context(user, aefi))
 
@@ -129,7 +129,7 @@ def detail(request: HttpRequest, public_id: str) -> HttpResponse:
 @staff_required
 def follow_up(request: HttpRequest, public_id: str) -> HttpResponse:
     """Record an administrator's follow-up, closing the event if asked."""
-    user = _user(request)
+    user = staff_user(request)
     aefi = _event_or_404(user, public_id, AEFI_FOLLOWERS)
     form = forms.read_follow_up(request.POST)
     try:
@@ -139,20 +139,20 @@ def follow_up(request: HttpRequest, public_id: str) -> HttpResponse:
     except DomainError as error:
         form.errors = refusal(error)
         context = _detail_context(user, aefi, follow_up=form)
-        template = "aefi/_follow_up_form.html" if _htmx(request) else "aefi/detail.html"
+        template = "aefi/_follow_up_form.html" if is_htmx(request) else "aefi/detail.html"
         return render(request, template, context, status=error.status)
     if form.close:
         messages.success(request, _("The follow-up is recorded and the event is closed."))
     else:
         messages.success(request, _("The follow-up is recorded; the event stays open."))
-    return _go(request, reverse("aefi:detail", args=[aefi.public_id]))
+    return go(request, reverse("aefi:detail", args=[aefi.public_id]))
 
 
 @require_POST
 @staff_required
 def close(request: HttpRequest, public_id: str) -> HttpResponse:
     """Close an event: a minor one by its facility's manager, any one by its administrators."""
-    user = _user(request)
+    user = staff_user(request)
     aefi = _event_or_404(user, public_id)
     note = request.POST.get("note", "")[: services.NOTE_LENGTH]
     try:
@@ -163,10 +163,10 @@ def close(request: HttpRequest, public_id: str) -> HttpResponse:
         # The close form's note has its own id: the follow-up form's may be on the page too.
         errors = {"close_note" if key == "note" else key: v for key, v in refusal(error).items()}
         context = _detail_context(user, aefi, close_errors=errors, close_note=note)
-        template = "aefi/_close_form.html" if _htmx(request) else "aefi/detail.html"
+        template = "aefi/_close_form.html" if is_htmx(request) else "aefi/detail.html"
         return render(request, template, context, status=error.status)
     messages.success(request, _("The event is closed."))
-    return _go(request, reverse("aefi:detail", args=[aefi.public_id]))
+    return go(request, reverse("aefi:detail", args=[aefi.public_id]))
 
 
 # Reporting, by staff
@@ -194,7 +194,7 @@ def _staff_doses(
 @staff_required
 def staff_report(request: HttpRequest) -> HttpResponse:
     """Report an adverse event after a dose given in the user's scope, or to a person they see."""
-    user = _user(request)
+    user = staff_user(request)
     data = request.POST if request.method == "POST" else request.GET
     reference = data.get("person", "").strip()[:16]
     vaccination_id = data.get("record", "").strip()[:16]
@@ -236,8 +236,8 @@ def staff_report(request: HttpRequest) -> HttpResponse:
         aefi_for_staff(user, aefi.public_id, roles=AEFI_REPORTERS)
     except NotFound:
         # A dose given elsewhere: the event belongs to that facility's district.
-        return _go(request, reverse("aefi:staff_list"))
-    return _go(request, reverse("aefi:detail", args=[aefi.public_id]))
+        return go(request, reverse("aefi:staff_list"))
+    return go(request, reverse("aefi:detail", args=[aefi.public_id]))
 
 
 # Reporting, by citizens
@@ -282,4 +282,4 @@ def citizen_report(request: HttpRequest, account: Account, reference: str) -> Ht
         request,
         _("Thank you: the health team is told, and will contact you if it needs to."),
     )
-    return _go(request, reverse("people:account"))
+    return go(request, reverse("people:account"))

@@ -6,9 +6,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from vaxnet.booking.models import Session
-from vaxnet.booking.staff_views import _go, _user, staff_required
+from vaxnet.booking.staff_views import staff_required
 from vaxnet.core.access import session_for_staff
 from vaxnet.core.errors import DomainError, NotFound
+from vaxnet.core.pages import go, staff_user
 from vaxnet.vaccination import roles
 from vaxnet.vaccination.close import close_lines, session_close, session_summary
 from vaxnet.vaccination.day_views import links, refuse_on
@@ -17,7 +18,7 @@ from vaxnet.vaccination.forms import CloseForm
 
 def _session(request: HttpRequest, public_id: str) -> Session:
     try:
-        return session_for_staff(_user(request), public_id, roles=roles.CLOSERS)
+        return session_for_staff(staff_user(request), public_id, roles=roles.CLOSERS)
     except NotFound:
         raise Http404 from None
 
@@ -29,7 +30,7 @@ def close(request: HttpRequest, public_id: str) -> HttpResponse:
     session = _session(request, public_id)
     summary_url = reverse("day:summary", args=[session.public_id])
     if session.status == Session.Status.CLOSED:
-        return _go(request, summary_url)
+        return go(request, summary_url)
     lines = close_lines(session)
     form = CloseForm(request.POST if request.method == "POST" else None, lines=lines)
     status = 200
@@ -38,12 +39,12 @@ def close(request: HttpRequest, public_id: str) -> HttpResponse:
         if form.is_valid():
             unopened = {line.batch: form.cleaned_data[form.key(line)] for line in lines}
             try:
-                session_close(by=_user(request), session=session, unopened_vials=unopened)
+                session_close(by=staff_user(request), session=session, unopened_vials=unopened)
             except DomainError as error:
                 refuse_on(form, error)
                 status = error.status
             else:
-                return _go(request, summary_url)
+                return go(request, summary_url)
     context = {
         "session": session,
         "form": form,

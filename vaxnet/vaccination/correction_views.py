@@ -18,11 +18,11 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from vaxnet.booking.staff_views import _go, _htmx, _user, staff_required
+from vaxnet.booking.staff_views import staff_required
 from vaxnet.core.access import beneficiary_for_staff, vaccination_for_staff
 from vaxnet.core.errors import DomainError, NotFound
 from vaxnet.core.models import User
-from vaxnet.core.pages import refusal
+from vaxnet.core.pages import go, is_htmx, refusal, staff_user
 from vaxnet.people.models import Beneficiary
 from vaxnet.stock.models import SessionStock
 from vaxnet.vaccination import corrections, merges
@@ -64,12 +64,12 @@ def home(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"reference": reference, "errors": {}, "person": None}
     if reference:
         try:
-            person = beneficiary_for_staff(_user(request), reference, roles=CORRECTORS)
+            person = beneficiary_for_staff(staff_user(request), reference, roles=CORRECTORS)
         except NotFound:
             context["errors"] = {"reference": _("No person with this reference was seen here.")}
         else:
             context |= history(person)
-    template = "records/_history.html" if _htmx(request) else "records/home.html"
+    template = "records/_history.html" if is_htmx(request) else "records/home.html"
     return render(request, template, context, status=404 if context["errors"] else 200)
 
 
@@ -95,7 +95,7 @@ def _given_at(raw: str, vaccination: Vaccination) -> datetime | None:
 @staff_required
 def vaccination(request: HttpRequest, public_id: str) -> HttpResponse:
     """Show a dose record; mark it entered in error or correct it (facility managers, admins)."""
-    user = _user(request)
+    user = staff_user(request)
     try:
         record = vaccination_for_staff(user, public_id, roles=CORRECTORS)
     except NotFound:
@@ -122,18 +122,18 @@ def vaccination(request: HttpRequest, public_id: str) -> HttpResponse:
         if action == "correct":
             new = _correct(user, record, values)
             messages.success(request, _("The record is corrected."))
-            return _go(request, reverse("records:vaccination", args=[new.public_id]))
+            return go(request, reverse("records:vaccination", args=[new.public_id]))
         corrections.vaccination_mark_in_error(
             by=user, vaccination=record, reason=values.get("reason", "")
         )
     except DomainError as error:
         context["errors"] = refusal(error)
         template = (
-            "records/_vaccination_forms.html" if _htmx(request) else "records/vaccination.html"
+            "records/_vaccination_forms.html" if is_htmx(request) else "records/vaccination.html"
         )
         return render(request, template, context, status=error.status)
     messages.success(request, _("The record is marked entered in error."))
-    return _go(request, reverse("records:vaccination", args=[record.public_id]))
+    return go(request, reverse("records:vaccination", args=[record.public_id]))
 
 
 def _correct(user: User, record: Vaccination, values: dict[str, str]) -> Vaccination:
@@ -177,7 +177,7 @@ def _correct(user: User, record: Vaccination, values: dict[str, str]) -> Vaccina
 @staff_required
 def merge(request: HttpRequest) -> HttpResponse:
     """Merge a duplicate registration into the kept one, after a side-by-side preview."""
-    user = _user(request)
+    user = staff_user(request)
     source = request.POST if request.method == "POST" else request.GET
     kept_ref = source.get("kept", "").strip()[:20]
     merged_ref = source.get("merged", "").strip()[:20]
@@ -201,7 +201,7 @@ def merge(request: HttpRequest) -> HttpResponse:
             context["clashes"] = merges.merge_clashes(
                 context["kept"]["person"], context["merged"]["person"]
             )
-    template = "records/_merge_form.html" if _htmx(request) else "records/merge.html"
+    template = "records/_merge_form.html" if is_htmx(request) else "records/merge.html"
     if request.method == "GET" or context["errors"]:
         return render(request, template, context, status=404 if context["errors"] else 200)
     try:
@@ -226,14 +226,14 @@ def merge(request: HttpRequest) -> HttpResponse:
                 "be entered in error."
             ),
         )
-    return _go(request, f"{reverse('records:home')}?reference={kept_ref}")
+    return go(request, f"{reverse('records:home')}?reference={kept_ref}")
 
 
 @require_http_methods(["GET", "POST"])
 @staff_required
 def merge_undo(request: HttpRequest, merge_id: int) -> HttpResponse:
     """Undo a merge after a confirmation with a reason."""
-    user = _user(request)
+    user = staff_user(request)
     found = (
         BeneficiaryMerge.objects.filter(pk=merge_id, undone_at__isnull=True)
         .select_related("kept", "merged")
@@ -252,4 +252,4 @@ def merge_undo(request: HttpRequest, merge_id: int) -> HttpResponse:
         context["errors"] = refusal(error)
         return render(request, "records/merge_undo.html", context, status=error.status)
     messages.success(request, _("The merge is undone."))
-    return _go(request, f"{reverse('records:home')}?reference={found.kept.reference}")
+    return go(request, f"{reverse('records:home')}?reference={found.kept.reference}")

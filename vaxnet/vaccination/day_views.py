@@ -19,9 +19,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from vaxnet.booking.models import Appointment, Session
 from vaxnet.booking.queries import dose_history
-from vaxnet.booking.staff_views import _go, _htmx, _user, staff_required
+from vaxnet.booking.staff_views import staff_required
 from vaxnet.core.access import appointment_for_staff, facilities_in_scope, session_for_staff
 from vaxnet.core.errors import DomainError, NotFound
+from vaxnet.core.pages import go, is_htmx, staff_user
 from vaxnet.facilities.models import Facility
 from vaxnet.stock.models import SessionStock
 from vaxnet.stock.sessions import session_accounts
@@ -42,7 +43,7 @@ def refuse_on(form: Form, error: DomainError) -> None:
 
 def _session(request: HttpRequest, public_id: str, allowed: tuple[str, ...]) -> Session:
     try:
-        return session_for_staff(_user(request), public_id, roles=allowed)
+        return session_for_staff(staff_user(request), public_id, roles=allowed)
     except NotFound:
         raise Http404 from None
 
@@ -51,7 +52,7 @@ def _appointment(
     request: HttpRequest, session: Session, public_id: str, allowed: tuple[str, ...]
 ) -> Appointment:
     try:
-        appointment = appointment_for_staff(_user(request), public_id, roles=allowed)
+        appointment = appointment_for_staff(staff_user(request), public_id, roles=allowed)
     except NotFound:
         raise Http404 from None
     if appointment.session_id != session.pk:
@@ -61,7 +62,7 @@ def _appointment(
 
 def _holds(request: HttpRequest, session: Session, allowed: tuple[str, ...]) -> bool:
     """Return whether the user holds one of the roles at the session's facility."""
-    scope = facilities_in_scope(_user(request), allowed)
+    scope = facilities_in_scope(staff_user(request), allowed)
     return scope is not None and Facility.objects.filter(scope, pk=session.facility_id).exists()
 
 
@@ -78,7 +79,7 @@ def links(request: HttpRequest, session: Session) -> dict[str, bool]:
 @staff_required
 def home(request: HttpRequest) -> HttpResponse:
     """List the staff member's facilities with today's sessions at each."""
-    scope = facilities_in_scope(_user(request), roles.FACILITY_STAFF)
+    scope = facilities_in_scope(staff_user(request), roles.FACILITY_STAFF)
     today = timezone.localdate()
     facilities: list[Facility] = []
     if scope is not None:
@@ -146,7 +147,7 @@ def _desk(
         "errors": errors or {},
         **links(request, session),
     }
-    partial = _htmx(request) and request.headers.get("HX-Target") == "found"
+    partial = is_htmx(request) and request.headers.get("HX-Target") == "found"
     template = "vaccination/_found.html" if partial else "vaccination/desk.html"
     return render(request, template, context, status=status)
 
@@ -173,7 +174,7 @@ def check_in(request: HttpRequest, public_id: str, appointment_id: str) -> HttpR
     if form.is_valid():
         try:
             services.appointment_check_in(
-                by=_user(request),
+                by=staff_user(request),
                 appointment=appointment,
                 id_number=form.cleaned_data["id_number"],
                 security_code=form.cleaned_data.get("security_code", ""),
@@ -200,7 +201,7 @@ def _checked(
     status: int = 200,
 ) -> HttpResponse:
     """Answer a check-in: htmx gets the person's row again, a plain post the whole desk."""
-    if _htmx(request):
+    if is_htmx(request):
         appointment.refresh_from_db(fields=["status", "checked_in_at"])
         online = appointment.channel == Appointment.Channel.ONLINE
         context = {
@@ -213,7 +214,7 @@ def _checked(
         return render(request, "vaccination/_person.html", context, status=status)
     if form is None:
         url = reverse("day:session", args=[session.public_id])
-        return _go(request, f"{url}?q={query}" if query else url)
+        return go(request, f"{url}?q={query}" if query else url)
     return _desk(request, session, query=query, check_forms={appointment.pk: form}, status=status)
 
 
@@ -237,7 +238,9 @@ def walk_in(request: HttpRequest, public_id: str) -> HttpResponse:
             language=request.LANGUAGE_CODE,
         )
         try:
-            appointment = services.walk_in_register(by=_user(request), session=found, person=person)
+            appointment = services.walk_in_register(
+                by=staff_user(request), session=found, person=person
+            )
         except DomainError as error:
             refuse_on(form, error)
             return _walk_in_refused(request, found, form, error.status)
@@ -247,14 +250,14 @@ def walk_in(request: HttpRequest, public_id: str) -> HttpResponse:
                 name=appointment.beneficiary.name, dose=appointment.dose_number
             ),
         )
-        return _go(request, reverse("day:session", args=[found.public_id]))
+        return go(request, reverse("day:session", args=[found.public_id]))
     return _walk_in_refused(request, found, form, 422)
 
 
 def _walk_in_refused(
     request: HttpRequest, session: Session, form: forms.WalkInForm, status: int
 ) -> HttpResponse:
-    if _htmx(request):
+    if is_htmx(request):
         context = {"session": session, "walk_in": form, "onsite_left": _onsite_left(session)}
         return render(request, "vaccination/_walk_in.html", context, status=status)
     return _desk(request, session, walk_in=form, status=status)
@@ -336,7 +339,7 @@ def _queue(
         "done": list(done),
         **links(request, session),
     }
-    template = "vaccination/_queue.html" if _htmx(request) else "vaccination/queue.html"
+    template = "vaccination/_queue.html" if is_htmx(request) else "vaccination/queue.html"
     return render(request, template, context, status=status)
 
 
@@ -364,7 +367,7 @@ def record(request: HttpRequest, public_id: str, appointment_id: str) -> HttpRes
         )
         try:
             vaccination = services.vaccination_record(
-                by=_user(request),
+                by=staff_user(request),
                 appointment=appointment,
                 batch=batch,
                 site=form.cleaned_data["site"],
@@ -379,7 +382,7 @@ def record(request: HttpRequest, public_id: str, appointment_id: str) -> HttpRes
                     name=appointment.beneficiary.name, dose=vaccination.dose_number
                 ),
             )
-            return _queue(request, found) if _htmx(request) else _go(request, _queue_url(found))
+            return _queue(request, found) if is_htmx(request) else go(request, _queue_url(found))
     return _queue(request, found, record_forms={appointment.pk: form}, status=status)
 
 
@@ -395,7 +398,7 @@ def not_given(request: HttpRequest, public_id: str, appointment_id: str) -> Http
         data = form.cleaned_data
         try:
             services.dose_not_given(
-                by=_user(request),
+                by=staff_user(request),
                 appointment=appointment,
                 kind=data["kind"],
                 reason=data["reason"],
@@ -410,7 +413,7 @@ def not_given(request: HttpRequest, public_id: str, appointment_id: str) -> Http
                 request,
                 _("{name}: dose not given, recorded.").format(name=appointment.beneficiary.name),
             )
-            return _queue(request, found) if _htmx(request) else _go(request, _queue_url(found))
+            return _queue(request, found) if is_htmx(request) else go(request, _queue_url(found))
     return _queue(request, found, not_given_forms={appointment.pk: form}, status=status)
 
 

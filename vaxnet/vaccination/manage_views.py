@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from vaxnet.booking.staff_views import _country, _go, _htmx, _name_filter, _user, staff_required
+from vaxnet.booking.staff_views import _country, _name_filter, staff_required
 from vaxnet.core.access import (
     active_memberships,
     facilities_in_scope,
@@ -27,7 +27,7 @@ from vaxnet.core.access import (
     region_for_staff,
 )
 from vaxnet.core.errors import DomainError, NotFound
-from vaxnet.core.pages import refusal
+from vaxnet.core.pages import go, is_htmx, refusal, staff_user
 from vaxnet.facilities.models import Facility, Role
 from vaxnet.geo.models import Region
 from vaxnet.vaccination import manage_queries as queries
@@ -81,7 +81,7 @@ def _facility_or_404(request: HttpRequest, code: str) -> Facility:
     if public_id is None:
         raise Http404
     try:
-        return facility_for_staff(_user(request), public_id, roles=MANAGERS)
+        return facility_for_staff(staff_user(request), public_id, roles=MANAGERS)
     except NotFound:
         raise Http404 from None
 
@@ -96,7 +96,7 @@ def _scope(request: HttpRequest, region: str | None, facility: str | None) -> Sc
             facility=place,
         )
     try:
-        area = region_for_staff(_user(request), (region or "")[:_CODE_LENGTH], roles=ADMINS)
+        area = region_for_staff(staff_user(request), (region or "")[:_CODE_LENGTH], roles=ADMINS)
     except NotFound:
         raise Http404 from None
     facilities = Facility.objects.filter(region_path__startswith=area.path)
@@ -123,7 +123,7 @@ def _day(raw: str | None) -> date:
 def home(request: HttpRequest) -> HttpResponse:
     """List the regions and facilities the signed-in manager or administrator looks after."""
     country = _country()
-    user = _user(request)
+    user = staff_user(request)
     scope = facilities_in_scope(user, MANAGERS)
     if scope is None:
         raise Http404
@@ -145,7 +145,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "page_query": urlencode({"q": search} if search else {}),
         "admin": bool(regions) or user.is_superuser,
     }
-    template = "manage/_facilities.html" if _htmx(request) else "manage/home.html"
+    template = "manage/_facilities.html" if is_htmx(request) else "manage/home.html"
     return render(request, template, context)
 
 
@@ -157,7 +157,7 @@ def _staff_page(
     values: dict[str, str] | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    user = _user(request)
+    user = staff_user(request)
     managed = services.roles_managed(user, facility)
     rows = [
         (membership, membership.role in managed and membership.user_id != user.pk)
@@ -171,7 +171,7 @@ def _staff_page(
         "errors": errors or {},
         "values": values or {},
     }
-    template = "manage/_staff.html" if _htmx(request) else "manage/staff.html"
+    template = "manage/_staff.html" if is_htmx(request) else "manage/staff.html"
     return render(request, template, context, status=status)
 
 
@@ -193,7 +193,10 @@ def staff_add(request: HttpRequest, code: str) -> HttpResponse:
     }
     try:
         membership = services.membership_add(
-            by=_user(request), facility=facility, username=values["username"], role=values["role"]
+            by=staff_user(request),
+            facility=facility,
+            username=values["username"],
+            role=values["role"],
         )
     except DomainError as error:
         return _staff_page(
@@ -209,7 +212,7 @@ def staff_add(request: HttpRequest, code: str) -> HttpResponse:
             name=membership.user.get_username(), role=membership.get_role_display()
         ),
     )
-    return _go(request, reverse("manage:staff", args=[facility.code]))
+    return go(request, reverse("manage:staff", args=[facility.code]))
 
 
 @require_POST
@@ -222,7 +225,7 @@ def staff_active(request: HttpRequest, code: str, pk: int) -> HttpResponse:
         raise Http404
     active = request.POST.get("active") == "1"
     try:
-        services.membership_set_active(by=_user(request), membership=membership, active=active)
+        services.membership_set_active(by=staff_user(request), membership=membership, active=active)
     except DomainError as error:
         return _staff_page(request, facility, errors=refusal(error), status=error.status)
     name = membership.user.get_username()
@@ -230,7 +233,7 @@ def staff_active(request: HttpRequest, code: str, pk: int) -> HttpResponse:
         messages.success(request, _("{name} may work here again.").format(name=name))
     else:
         messages.success(request, _("{name} no longer works here.").format(name=name))
-    return _go(request, reverse("manage:staff", args=[facility.code]))
+    return go(request, reverse("manage:staff", args=[facility.code]))
 
 
 @require_GET
@@ -254,7 +257,7 @@ def sessions(
         "rows": rows,
         "page_query": urlencode({"date": on.isoformat()}),
     }
-    template = "manage/_sessions.html" if _htmx(request) else "manage/sessions.html"
+    template = "manage/_sessions.html" if is_htmx(request) else "manage/sessions.html"
     return render(request, template, context)
 
 
@@ -274,7 +277,7 @@ def today(
         "progress": queries.progress_on(scope.facilities, on),
         "at": timezone.localtime(),
     }
-    template = "manage/_today.html" if _htmx(request) else "manage/today.html"
+    template = "manage/_today.html" if is_htmx(request) else "manage/today.html"
     return render(request, template, context)
 
 
@@ -293,5 +296,5 @@ def aefi(
         for event in page.object_list
     ]
     context = {"scope": scope, "url": scope.url("aefi"), "page": page, "rows": rows}
-    template = "manage/_aefi.html" if _htmx(request) else "manage/aefi.html"
+    template = "manage/_aefi.html" if is_htmx(request) else "manage/aefi.html"
     return render(request, template, context)
