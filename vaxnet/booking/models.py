@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from vaxnet.core.ids import public_id
 from vaxnet.facilities.models import Facility
+from vaxnet.vaccines.eligibility import VaccineRule
 from vaxnet.vaccines.models import Vaccine
 
 
@@ -69,6 +70,10 @@ class Session(models.Model):
         if self.date == today and timezone.localtime(now).hour >= cutoff:
             return "same_day_closed"
         return None
+
+    def vaccine_rule(self) -> VaccineRule:
+        """Return the vaccine's schedule rule (kept in the process while the pack is unchanged)."""
+        return self.vaccine.rule(pack_digest=self.facility.country.pack_digest)
 
     @property
     def dose_numbers(self) -> list[int]:

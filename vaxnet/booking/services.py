@@ -98,7 +98,7 @@ def dose_verdict(
     result = next_dose(
         beneficiary.person(),
         dose_history(beneficiary) if history is None else history,
-        _rule(session) if rule is None else rule,
+        session.vaccine_rule() if rule is None else rule,
         session.date,
     )
     if isinstance(result, Ineligible):
@@ -122,11 +122,6 @@ def dose_verdict(
             _("This session is not for {name}'s age group.").format(name=beneficiary.name),
         )
     return DoseVerdict(result.dose_number)
-
-
-def _rule(session: Session) -> VaccineRule:
-    """Return the session's vaccine rule (kept in the process while the pack is unchanged)."""
-    return session.vaccine.rule(pack_digest=session.facility.country.pack_digest)
 
 
 def dose_for(beneficiary: Beneficiary, session: Session) -> int:

@@ -12,7 +12,7 @@ from vaxnet.booking.models import Appointment, Session
 from vaxnet.core.audit import audit_record
 from vaxnet.core.errors import NotFound
 from vaxnet.core.models import User
-from vaxnet.facilities.models import Facility, StaffMembership
+from vaxnet.facilities.models import Facility, Role, StaffMembership
 from vaxnet.geo.models import Region
 from vaxnet.people.models import Beneficiary
 from vaxnet.vaccination.models import Aefi, Vaccination
@@ -52,6 +52,21 @@ def facilities_in_scope(
             part = Q(**{f"{via}region_path__startswith": membership.scope_path})
         condition = part if condition is None else condition | part
     return condition
+
+
+def roles_at_facility(user: User | AnonymousUser, facility: Facility) -> frozenset[str]:
+    """Return the roles the user holds over the facility (every role for a superuser)."""
+    if user.is_authenticated and user.is_superuser:
+        return frozenset(Role.values)
+    return frozenset(
+        membership.role
+        for membership in active_memberships(user)
+        if membership.facility_id == facility.pk
+        or (
+            membership.facility_id is None
+            and facility.region_path.startswith(membership.scope_path)
+        )
+    )
 
 
 def facility_for_staff(

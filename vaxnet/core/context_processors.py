@@ -18,19 +18,20 @@ def staff_links(request: HttpRequest) -> dict[str, Any]:
 
     def sections() -> frozenset[str]:
         from vaxnet.core.access import active_memberships
-        from vaxnet.facilities.models import REGION_ROLES, Role
+        from vaxnet.stock.reports import STOCK_ROLES
+        from vaxnet.vaccination import roles
 
-        roles = {membership.role for membership in active_memberships(request.user)}
-        superuser = request.user.is_authenticated and request.user.is_superuser
-        shown = set()
-        if superuser or roles & {Role.VERIFIER, Role.VACCINATOR, Role.FACILITY_MANAGER}:
-            shown.add("day")
-        if superuser or roles & {Role.FACILITY_MANAGER, *REGION_ROLES}:
-            shown |= {"records", "manage", "aefi"}
-        if superuser or Role.STORE_KEEPER in roles or roles & REGION_ROLES:
-            shown.add("stock")
-        if roles & {Role.VACCINATOR, Role.VERIFIER}:
-            shown.add("aefi")
-        return frozenset(shown)
+        # Each section and the roles its pages serve.
+        served = {
+            "day": roles.CHECKERS,
+            "records": roles.CORRECTORS,
+            "manage": roles.CLOSERS,
+            "aefi": roles.AEFI_REPORTERS,
+            "stock": STOCK_ROLES,
+        }
+        if request.user.is_authenticated and request.user.is_superuser:
+            return frozenset(served)
+        held = {membership.role for membership in active_memberships(request.user)}
+        return frozenset(name for name, allowed in served.items() if held & set(allowed))
 
     return {"staff_sections": SimpleLazyObject(sections)}

@@ -22,7 +22,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from vaxnet.core.access import facilities_in_scope
+from vaxnet.core.access import facilities_in_scope, roles_at_facility
 from vaxnet.core.audit import audit_record
 from vaxnet.core.errors import DomainError, NotFound
 from vaxnet.core.models import User
@@ -137,14 +137,12 @@ def dose_of(beneficiary: Beneficiary, public_id: str) -> Vaccination:
 
 def may_follow_up(user: User, aefi: Aefi) -> bool:
     """Return whether the user administers the region of the facility that gave the dose."""
-    scope = facilities_in_scope(user, AEFI_FOLLOWERS)
-    return scope is not None and Facility.objects.filter(scope).filter(pk=aefi.facility_id).exists()
+    return bool(roles_at_facility(user, aefi.facility) & set(AEFI_FOLLOWERS))
 
 
 def manages(user: User, aefi: Aefi) -> bool:
     """Return whether the user manages the facility that gave the dose."""
-    scope = facilities_in_scope(user, (Role.FACILITY_MANAGER,))
-    return scope is not None and Facility.objects.filter(scope).filter(pk=aefi.facility_id).exists()
+    return Role.FACILITY_MANAGER in roles_at_facility(user, aefi.facility)
 
 
 def may_close(user: User, aefi: Aefi) -> bool:

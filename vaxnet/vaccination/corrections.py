@@ -221,7 +221,7 @@ def _dose(old: Vaccination, right: _Right) -> tuple[int, str]:
     result = next_dose(
         right.beneficiary.person(),
         history,
-        session.vaccine.rule(pack_digest=session.facility.country.pack_digest),
+        session.vaccine_rule(),
         given_on,
     )
     if isinstance(result, Ineligible):

@@ -18,9 +18,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from vaxnet.booking.models import Appointment, Session
-from vaxnet.booking.queries import dose_history
+from vaxnet.booking.queries import dose_histories
 from vaxnet.booking.staff_views import staff_required
-from vaxnet.core.access import appointment_for_staff, facilities_in_scope, session_for_staff
+from vaxnet.core.access import (
+    appointment_for_staff,
+    facilities_in_scope,
+    roles_at_facility,
+    session_for_staff,
+)
 from vaxnet.core.errors import DomainError, NotFound
 from vaxnet.core.pages import go, is_htmx, staff_user
 from vaxnet.facilities.models import Facility
@@ -60,18 +65,13 @@ def _appointment(
     return appointment
 
 
-def _holds(request: HttpRequest, session: Session, allowed: tuple[str, ...]) -> bool:
-    """Return whether the user holds one of the roles at the session's facility."""
-    scope = facilities_in_scope(staff_user(request), allowed)
-    return scope is not None and Facility.objects.filter(scope, pk=session.facility_id).exists()
-
-
 def links(request: HttpRequest, session: Session) -> dict[str, bool]:
     """Return which of the session's pages the user may open, for its navigation."""
+    held = roles_at_facility(staff_user(request), session.facility)
     return {
-        "can_check_in": _holds(request, session, roles.CHECKERS),
-        "can_record": _holds(request, session, roles.RECORDERS),
-        "can_close": _holds(request, session, roles.CLOSERS),
+        "can_check_in": bool(held & set(roles.CHECKERS)),
+        "can_record": bool(held & set(roles.RECORDERS)),
+        "can_close": bool(held & set(roles.CLOSERS)),
     }
 
 
@@ -285,18 +285,6 @@ def batch_choices(
     return usable, unusable
 
 
-def _dose_due(appointment: Appointment, session: Session, today: Any) -> int | None:
-    """Return the dose number the engine gives the person today (None: not eligible)."""
-    beneficiary = appointment.beneficiary
-    result = next_dose(
-        beneficiary.person(),
-        dose_history(beneficiary),
-        session.vaccine.rule(pack_digest=session.facility.country.pack_digest),
-        today,
-    )
-    return result.dose_number if isinstance(result, Eligible) else None
-
-
 def _queue(
     request: HttpRequest,
     session: Session,
@@ -315,10 +303,17 @@ def _queue(
     )
     record_forms = record_forms or {}
     not_given_forms = not_given_forms or {}
+    histories = dose_histories([appointment.beneficiary for appointment in waiting])
+    rule = session.vaccine_rule()
+    due: dict[int, int | None] = {}
+    for appointment in waiting:
+        person = appointment.beneficiary
+        result = next_dose(person.person(), histories[person.pk], rule, today)
+        due[appointment.pk] = result.dose_number if isinstance(result, Eligible) else None
     rows = [
         {
             "appointment": appointment,
-            "dose": _dose_due(appointment, session, today),
+            "dose": due[appointment.pk],
             "record": record_forms.get(appointment.pk)
             or forms.RecordForm(prefix=f"r{appointment.public_id}", batches=usable),
             "not_given": not_given_forms.get(appointment.pk)

@@ -112,7 +112,7 @@ def vaccinator_queue(session: Session) -> list[Queued]:
         .order_by("checked_in_at", "pk")
     )
     histories = dose_histories([a.beneficiary for a in appointments])
-    rule = session.vaccine.rule(pack_digest=session.facility.country.pack_digest)
+    rule = session.vaccine_rule()
     queue = []
     for appointment in appointments:
         person = appointment.beneficiary

@@ -158,7 +158,7 @@ def _eligible(beneficiary: Beneficiary, session: Session, on: date) -> Eligible:
     result = next_dose(
         beneficiary.person(),
         dose_history(beneficiary),
-        session.vaccine.rule(pack_digest=session.facility.country.pack_digest),
+        session.vaccine_rule(),
         on,
     )
     if isinstance(result, Ineligible):
@@ -287,27 +287,16 @@ def vaccination_record(
     batch: Batch,
     site: str,
     now: datetime | None = None,
-    given_at: datetime | None = None,
-    client_id: uuid.UUID | None = None,
-    source: str = Vaccination.Source.ONLINE,
 ) -> Vaccination:
     """Record the dose given to a checked-in person: one transaction, everything or nothing.
 
-    An offline device's record (`source` offline, with the device's `given_at`) may find the
-    appointment still booked (the check-in was on the device) and its session closed since.
+    Records made offline arrive in batches through `sync.vaccinations_sync` instead.
     """
     now = now or timezone.now()
-    given_at = given_at or now
-    offline = source == Vaccination.Source.OFFLINE
     session = appointment.session
     if site not in Site.values:
         raise DomainError("site_unknown", _("Choose where the dose was given."), field="site")
-    live: tuple[str, ...] = (Appointment.Status.CHECKED_IN, Appointment.Status.BOOKED)
-    if offline:
-        # A device that worked offline gave the dose before the session was closed and its
-        # remaining bookings marked no-show: the dose was given, so it is recorded.
-        live = (*live, Appointment.Status.NO_SHOW)
-    if appointment.status not in (live if offline else live[:1]):
+    if appointment.status != Appointment.Status.CHECKED_IN:
         if appointment.status == Appointment.Status.BOOKED:
             raise DomainError("not_checked_in", _("Check this person in first."))
         raise DomainError(
@@ -316,19 +305,8 @@ def vaccination_record(
                 status=appointment.get_status_display().lower()
             ),
         )
-    given_on = timezone.localdate(given_at)
-    if offline:
-        if session.status == Session.Status.CANCELLED:
-            raise DomainError("session_cancelled", _("This session has been cancelled."))
-        if given_on != session.date:
-            raise DomainError(
-                "session_not_that_day",
-                _("The dose was given on {given}, but the session was on {date}.").format(
-                    given=date_format(given_on), date=date_format(session.date)
-                ),
-            )
-    else:
-        _today(session, given_at)
+    given_on = timezone.localdate(now)
+    _today(session, now)
     if batch.vaccine_id != session.vaccine_id:
         raise DomainError(
             "wrong_vaccine",
@@ -341,27 +319,26 @@ def vaccination_record(
         check_usable(batch, on=given_on)
         session_doses_take(session=session, batch=batch, doses=1, by=by, at=now)
         vaccination = Vaccination(
-            client_id=client_id or uuid.uuid4(),
             beneficiary=beneficiary,
             vaccine=session.vaccine,
             target=session.vaccine.target,
             batch=batch,
             dose_number=dose.dose_number,
             dose_kind=dose.kind,
-            given_at=given_at,
+            given_at=now,
             given_on=given_on,
             facility=session.facility,
             session=session,
             appointment=appointment,
             vaccinator=by,
             site=site,
-            source=source,
+            source=Vaccination.Source.ONLINE,
             recorded_at=now,
         )
         insert_vaccination(vaccination)
-        changed = Appointment.objects.filter(pk=appointment.pk, status__in=live).update(
-            status=Appointment.Status.VACCINATED
-        )
+        changed = Appointment.objects.filter(
+            pk=appointment.pk, status=Appointment.Status.CHECKED_IN
+        ).update(status=Appointment.Status.VACCINATED)
         if not changed:
             raise DomainError("not_recordable", _("This appointment has just been recorded."))
         appointment.status = Appointment.Status.VACCINATED
@@ -374,7 +351,7 @@ def vaccination_record(
                 "dose": dose.dose_number,
                 "batch": batch.public_id,
                 "session": session.public_id,
-                "source": source,
+                "source": Vaccination.Source.ONLINE,
             },
         )
         _notify_dose(vaccination)

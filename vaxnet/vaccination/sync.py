@@ -653,7 +653,7 @@ def _eligible(state: _Batch, session: Session, person: Beneficiary, on: date) ->
     result = next_dose(
         person.person(),
         state.history[person.pk],
-        session.vaccine.rule(pack_digest=session.facility.country.pack_digest),
+        session.vaccine_rule(),
         on,
     )
     if isinstance(result, Ineligible):
@@ -787,7 +787,7 @@ def _not_given(
         result = next_dose(
             person.person(),
             state.history[person.pk],
-            session.vaccine.rule(pack_digest=session.facility.country.pack_digest),
+            session.vaccine_rule(),
             given_on,
         )
         dose_number = result.dose_number or 1
