@@ -266,3 +266,23 @@ def test_devices_syncing_one_dose_at_once_give_one_recorded_one_duplicate(
     assert SessionStock.objects.get(session=booked.session, batch=batch).doses_given == 1
     assert SyncItem.objects.count() == 2
     assert NOW.date() == booked.session.date
+
+
+@pytest.mark.django_db
+def test_a_dose_given_offline_before_the_close_is_recorded_on_the_no_show(
+    booked: Appointment, vaccinator: User, manager: User, batch: Batch, today_session: Session
+) -> None:
+    """The close marked the person no-show while the device was offline: the dose still counts."""
+    from vaxnet.vaccination.close import session_close
+
+    session_close(by=manager, session=today_session, unopened_vials={})
+    booked.refresh_from_db()
+    assert booked.status == Appointment.Status.NO_SHOW
+
+    (outcome,) = vaccinations_sync(by=vaccinator, items=[item(booked, batch)])
+
+    assert (outcome.result, outcome.dose_number) == ("recorded", 1)
+    booked.refresh_from_db()
+    assert booked.status == Appointment.Status.VACCINATED
+    account = SessionStock.objects.get(session=today_session, batch=batch)
+    assert account.closed_at is not None and account.doses_given == 1

@@ -62,6 +62,9 @@ from vaxnet.vaccines.eligibility import Eligible, Ineligible, PastDose, next_dos
 MAX_ITEMS = 500
 OUTCOMES = ("vaccinated", "refused", "deferred")
 LIVE = (Appointment.Status.BOOKED, Appointment.Status.CHECKED_IN)
+# A device that worked offline gave the dose before the session was closed and its remaining
+# bookings marked no-show: the dose was given, so it is recorded on that appointment.
+RECORDABLE = (*LIVE, Appointment.Status.NO_SHOW)
 
 
 @dataclass(frozen=True)
@@ -472,7 +475,7 @@ def _finish(state: _Batch) -> None:
             at=state.now,
         )
     if state.vaccinated:
-        changed = Appointment.objects.filter(pk__in=state.vaccinated, status__in=LIVE).update(
+        changed = Appointment.objects.filter(pk__in=state.vaccinated, status__in=RECORDABLE).update(
             status=Appointment.Status.VACCINATED
         )
         if changed != len(state.vaccinated):  # pragma: no cover - the rows are locked
@@ -516,7 +519,7 @@ def _one(state: _Batch, item: Item) -> Outcome:
             record=duplicate.public_id,
             dose_number=duplicate.dose_number,
         )
-    if appointment is not None and appointment.status not in LIVE:
+    if appointment is not None and appointment.status not in RECORDABLE:
         raise _Conflict(
             "not_recordable",
             _("This appointment is {status}: no dose can be recorded on it.").format(
