@@ -10,9 +10,10 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 from hypothesis import settings as hypothesis_settings
 
+from vaxnet.certificates.keys import KeyStore, keystore
 from vaxnet.core.models import User
 from vaxnet.countries.models import Country
 from vaxnet.countries.pack import read_pack
@@ -34,6 +35,16 @@ def django_db_setup(
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
         country_load(pack=read_pack("TEST"))
     yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def certificate_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeyStore]:
+    """Give each test process its own certificate signing keys, made once."""
+    folder = tmp_path_factory.mktemp("keys")
+    with override_settings(CERTIFICATE_KEYS_DIR=folder):
+        store = keystore()
+        store.generate(country="TS", issuer="Ministry of Health, Testland")
+        yield store
 
 
 @pytest.fixture(autouse=True)

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "vaxnet.booking",
     "vaxnet.vaccination",
     "vaxnet.stock",
+    "vaxnet.certificates",
     "vaxnet.people",
     "vaxnet.notifications",
     "vaxnet.api",
@@ -170,6 +171,13 @@ CELERY_BEAT_SCHEDULE = {
     "send-reminders": {"task": "vaxnet.booking.tasks.send_reminders", "schedule": 3600.0},
 }
 
+# Certificate signing keys: one folder per format, private key files readable only by the
+# service (`vaxnet keys generate` makes them). Keep the folder outside the repository and back
+# it up; certificates stay verifiable only while their keys are published.
+CERTIFICATE_KEYS_DIR = Path(env_str("VAXNET_CERT_KEYS_DIR", str(VAR_DIR / "keys")))
+# How long a signed certificate is valid (EU DCC `exp`), in days.
+CERTIFICATE_VALIDITY_DAYS = env_int("VAXNET_CERT_VALIDITY_DAYS", 365)
+
 # Outgoing SMS: console (development), file (one JSON line per message) or http (a gateway).
 SMS_TRANSPORT = env_str("VAXNET_SMS_TRANSPORT", "console")
 SMS_FILE = env_str("VAXNET_SMS_FILE", str(VAR_DIR / "sms.jsonl"))
@@ -264,6 +272,7 @@ STATICFILES_DIRS = [
     PACKAGE_DIR / "static",
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
     ("vendor/pico", NODE_MODULES / "@picocss" / "pico" / "css"),
+    ("vendor/jsqr", NODE_MODULES / "jsqr" / "dist"),
 ]
 # Production serves hashed, compressed copies made by `vaxnet collectstatic`; development
 # and tests serve the source files directly.

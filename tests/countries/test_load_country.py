@@ -204,7 +204,7 @@ def test_it_lets_regions_swap_numbers(packs: Path) -> None:
             "vaccines.toml",
             'min_interval = "84d"',
             'min_interval = "84 days"',
-            "vaccines.toml:15: vaccine 'COVISHIELD': dose 2: min_interval",
+            "vaccines.toml:17: vaccine 'COVISHIELD': dose 2: min_interval",
         ),
         ("vaccines.toml", "number = 3", "number = 4", "doses must be numbered 1, 2, 3"),
     ],
@@ -351,3 +351,23 @@ def test_it_gives_the_shipped_regions_coordinates(code: str, without: set[str]) 
     assert missing == without
     # Every first-level region (state, county) has its headquarters.
     assert all(r["latitude"] is not None for r in regions if r["depth"] == 1)
+
+
+@pytest.mark.parametrize(
+    ("codes", "reason"),
+    [
+        ('{ cvx = "" }', "codes must map some of"),
+        ('{ loinc = "1" }', "codes must map some of"),
+        ('{ eu_tg = "840539006", eu_mp = "Covishield" }', "give all four EU DCC codes"),
+    ],
+)
+def test_it_refuses_incomplete_or_unknown_certificate_codes(
+    packs: Path, codes: str, reason: str
+) -> None:
+    old = (
+        'codes = { eu_tg = "840539006", eu_vp = "29061000087103", eu_mp = "Covishield", '
+        'eu_ma = "ORG-100001981", cvx = "210" }'
+    )
+    _edit(packs, "vaccines.toml", old, f"codes = {codes}")
+
+    assert any(reason in e for e in _errors(packs))

@@ -55,3 +55,24 @@ def luhn_valid(number: str) -> bool:
             digit = digit * 2 - 9 if digit > 4 else digit * 2
         total += digit
     return total % 10 == 0
+
+
+LUHN_MOD_N_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def luhn_mod_n_character(text: str, alphabet: str = LUHN_MOD_N_ALPHABET) -> str:
+    """Return the Luhn mod N check character of a text's characters that are in the alphabet."""
+    n = len(alphabet)
+    total = 0
+    factor = 2
+    # From the right, doubling every second code point, as Luhn does for digits.
+    for char in reversed([c for c in text.upper() if c in alphabet]):
+        addend = factor * alphabet.index(char)
+        total += addend // n + addend % n
+        factor = 1 if factor == 2 else 2
+    return alphabet[(n - total % n) % n]
+
+
+def luhn_mod_n_valid(text: str, alphabet: str = LUHN_MOD_N_ALPHABET) -> bool:
+    """Return whether a text ends with the right Luhn mod N check character."""
+    return len(text) > 1 and luhn_mod_n_character(text[:-1], alphabet) == text[-1].upper()

@@ -28,6 +28,9 @@ NORMALISE = ("digits", "upper", "none")
 CHECKS = ("none", "verhoeff", "luhn")
 VACCINE_KINDS = ("campaign", "routine")
 DOSE_KINDS = ("primary", "booster", "precaution")
+# Standard codes a vaccine may carry for certificates: EU DCC value sets (disease, prophylaxis,
+# product, marketing authorisation holder), CVX and SNOMED CT (SMART Health Cards), ICD-11.
+CERTIFICATE_CODES = ("eu_tg", "eu_vp", "eu_mp", "eu_ma", "cvx", "snomed", "icd11")
 FACILITY_KINDS = ("public", "private")
 AGE_BAND = re.compile(r"(\d{1,3})-(\d{1,3})|(\d{1,3})\+")
 # Decimal degrees, plain notation (no exponent, no NaN); the decimals are checked apart.
@@ -421,6 +424,17 @@ def _read_vaccines(r: _Reader, languages: list[str]) -> list[dict[str, Any]]:
             err("mix_with must list other vaccine codes of this pack")
             mix_with = []
         vaccine["mix_with"] = mix_with
+        standard = item.get("codes", {})
+        if not isinstance(standard, dict) or any(
+            k not in CERTIFICATE_CODES or not isinstance(v, str) or not v.strip()
+            for k, v in standard.items()
+        ):
+            err(f"codes must map some of {', '.join(CERTIFICATE_CODES)} to non-empty strings")
+            standard = {}
+        eu = {k for k in standard if k.startswith("eu_")}
+        if eu and eu != {"eu_tg", "eu_vp", "eu_mp", "eu_ma"}:
+            err("codes: give all four EU DCC codes (eu_tg, eu_vp, eu_mp, eu_ma) or none")
+        vaccine["codes"] = {k: v.strip() for k, v in standard.items()}
         doses = item.get("dose")
         vaccine["doses"] = []
         if not isinstance(doses, list) or not doses:

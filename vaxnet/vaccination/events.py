@@ -5,16 +5,34 @@ each of those apps adds its call here, so that a dose and everything derived fro
 commit together.
 """
 
+from vaxnet.certificates.models import Certificate
+from vaxnet.certificates.services import certificate_issue, certificates_reissue
 from vaxnet.vaccination.models import Vaccination
 
 
 def dose_recorded(vaccination: Vaccination) -> None:
     """Bring what derives from the person's doses up to date after a dose was recorded."""
+    certificate_issue(
+        beneficiary_id=vaccination.beneficiary_id,
+        target=vaccination.target,
+        at=vaccination.recorded_at,
+    )
 
 
 def dose_entered_in_error(vaccination: Vaccination) -> None:
     """Bring what derives from the person's doses up to date after a record was withdrawn."""
+    # The certificate listed a dose that was not given: it must not verify any more.
+    certificate_issue(
+        beneficiary_id=vaccination.beneficiary_id,
+        target=vaccination.target,
+        revoked_for=Certificate.RevokedFor.DOSE_IN_ERROR,
+        actor=vaccination.error_by,
+    )
 
 
 def beneficiaries_merged(kept_id: int, merged_id: int) -> None:
     """Bring what derives from two people's doses up to date after a merge or its undoing."""
+    for beneficiary_id in (kept_id, merged_id):
+        certificates_reissue(
+            beneficiary_id=beneficiary_id, revoked_for=Certificate.RevokedFor.MERGE
+        )

@@ -35,6 +35,8 @@ class Vaccine(models.Model):
     max_age = models.CharField(_("maximum age"), max_length=10, blank=True)
     doses_per_vial = models.PositiveSmallIntegerField(_("doses per vial"), default=1)
     mix_with = models.JSONField(_("mixes with"), default=list, blank=True)
+    # Standard codes for certificates, from the pack: eu_tg, eu_vp, eu_mp, eu_ma, cvx, snomed.
+    codes = models.JSONField(_("standard codes"), default=dict, blank=True)
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:

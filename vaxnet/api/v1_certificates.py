@@ -1,0 +1,5 @@
+"""Certificate API."""
+
+from ninja import Router
+
+router = Router(tags=["certificates"])

@@ -1,0 +1,1 @@
+"""The certificate formats: W3C VC (DIVOC), EU DCC and SMART Health Cards."""
