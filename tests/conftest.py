@@ -8,6 +8,7 @@ administers Hill District, `state_admin` North State, `national_admin` the count
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from django.test import Client, override_settings
@@ -43,7 +44,13 @@ def certificate_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeySt
     folder = tmp_path_factory.mktemp("keys")
     with override_settings(CERTIFICATE_KEYS_DIR=folder):
         store = keystore()
-        store.generate(country="TS", issuer="Ministry of Health, Testland")
+        # Made before any test clock, valid long after: tests sign at many dates.
+        store.generate(
+            country="TS",
+            issuer="Ministry of Health, Testland",
+            now=datetime(2024, 1, 1, tzinfo=UTC),
+            signer_years=30,
+        )
         yield store
 
 

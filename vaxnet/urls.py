@@ -32,6 +32,7 @@ urlpatterns = [
     path("stock/", include("vaxnet.stock.urls")),
     path("verify/", include("vaxnet.certificates.verify_urls")),
     path("account/certificates/", include("vaxnet.certificates.download_urls")),
+    path("account/corrections/", include("vaxnet.certificates.citizen_correction_urls")),
     path("staff/corrections/", include("vaxnet.certificates.correction_urls")),
     path("", include("vaxnet.certificates.publish_urls")),
     path("healthz", core_views.healthz, name="healthz"),

@@ -29,6 +29,7 @@ def test_it_publishes_an_openapi_document(client: Client) -> None:
         "/api/v2/auth/public/confirmOTP",
         "/api/v2/auth/public/generateOTP",
         "/api/v2/auth/validateMobileOtp",
+        "/api/v2/registration/certificate/public/download",
     ]
     centre = document["components"]["schemas"]["CalendarCentreOut"]["properties"]
     assert {"from", "to", "lat", "long", "vaccine_fees", "sessions"} <= set(centre)

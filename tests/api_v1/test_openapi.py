@@ -78,6 +78,12 @@ def test_it_lists_every_endpoint(client: Client) -> None:
         "/api/v1/aefi/{public_id}/follow-up": ["post"],
         "/api/v1/aefi/{public_id}/close": ["post"],
         "/api/v1/beneficiaries/{reference}/aefi": ["post"],
+        "/api/v1/beneficiaries/{reference}/corrections": ["get", "post"],
+        "/api/v1/corrections": ["get"],
+        "/api/v1/corrections/{public_id}/decision": ["post"],
+        "/api/v1/certificates/verify": ["post"],
+        "/api/v1/beneficiaries/{reference}/certificates": ["get"],
+        "/api/v1/beneficiaries/{reference}/certificate.pdf": ["get"],
     }
     book = paths["/api/v1/appointments"]["post"]
     assert {"201", "400", "401", "404", "422", "429"} <= set(book["responses"])

@@ -65,6 +65,8 @@ SAMPLES: dict[str, dict[str, str | int | float | bool]] = {
         "date": "14 Jun 2025",
         "link": "https://vx.example.org/b",
     },
+    "correction_approved": {"name": "Priya Ramanathan", "detail": "date of birth"},
+    "correction_rejected": {"name": "Priya Ramanathan", "detail": "date of birth"},
     "dose_recorded": {
         "name": "Priya Ramanathan",
         "dose": 2,

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from ninja import Router, Schema
+from ninja.security import HttpBearer
 
 from vaxnet.api import cowin_v2_render as render
 from vaxnet.api.cowin_v2_auth_schemas import (
@@ -48,6 +49,8 @@ from vaxnet.booking.models import Appointment, Session, Slot
 from vaxnet.booking.queries import dose_histories
 from vaxnet.booking.services import appointment_book, appointment_cancel, appointment_reschedule
 from vaxnet.booking.slip import appointment_slip_pdf
+from vaxnet.certificates.documents import DOMESTIC, current_certificate, document_choice
+from vaxnet.certificates.download_views import document_response
 from vaxnet.core.errors import DomainError, NotFound
 from vaxnet.core.ratelimit import RateLimited, check_rate, count_held_soon, held
 from vaxnet.countries.models import Country
@@ -109,6 +112,7 @@ COWIN_CODES = {
     "other_product": "APPOIN0124",
     "same_product_required": "APPOIN0125",
     "birth_date_required": "APPOIN0126",
+    "no_certificate": "CERTIF0101",
 }
 # Any other refusal, with its own status.
 OTHER_REFUSAL = "USRRES0199"
@@ -537,3 +541,47 @@ def appointment_slip(request: HttpRequest, appointment_id: str) -> HttpResponse:
         f'attachment; filename="appointment-{appointment.public_id}.pdf"'
     )
     return response
+
+
+# Certificates
+
+
+class CertificateBearer(HttpBearer):
+    """The public token of /auth/public/confirmOTP, or the bearer token of the appointment calls."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Account | None:
+        _rate(f"signed-in:client:{client_address(request)}", SIGNED_IN_PER_CLIENT)
+        account = public_token_account(token)
+        if account is None:
+            found = token_for(token)
+            account = found.account if found is not None else None
+        if account is not None:
+            speak(request, account)
+        return account
+
+
+@router.get(
+    "/registration/certificate/public/download",
+    response={200: None, **ERRORS},
+    auth=CertificateBearer(),
+    summary="The vaccination certificate (PDF)",
+    tags=["Certificate"],
+    by_alias=True,
+)
+def certificate_download(request: HttpRequest, beneficiary_reference_id: str) -> HttpResponse:
+    """The person's domestic certificate in the account's language, as a PDF."""
+    account = _account(request)
+    _reads_rate(account)
+    if not beneficiary_reference_id.strip():
+        raise DomainError("invalid_input", _("Input parameter missing."), field="beneficiary")
+    beneficiary = beneficiary_for_account(account, beneficiary_reference_id[:40])
+    # CoWIN's certificate was for COVID-19; another disease's is given where a pack has no
+    # COVID-19 certificate for the person.
+    try:
+        certificate = current_certificate(beneficiary, "covid19")
+    except DomainError:
+        certificate = current_certificate(beneficiary)
+    certificate, choice = document_choice(
+        certificate=certificate, language=account.language, variant=DOMESTIC, codes=()
+    )
+    return document_response(request, certificate, choice)

@@ -513,5 +513,6 @@ v1_api.add_router("", "vaxnet.api.v1_sync.router")  # offline vaccinator devices
 v1_api.add_router("", "vaxnet.api.v1_session_close.router")  # closing a session
 v1_api.add_router("", "vaxnet.api.v1_corrections.router")  # entered in error, merges
 v1_api.add_router("", "vaxnet.api.v1_aefi.router")  # adverse events following immunisation
-v1_api.add_router("", "vaxnet.api.v1_certificates.router")  # downloads and verification
+v1_api.add_router("", "vaxnet.api.v1_certificates.router")  # verification
+v1_api.add_router("", "vaxnet.api.v1_certificate_downloads.router")  # certificates and PDFs
 v1_api.add_router("", "vaxnet.api.v1_certificate_corrections.router")  # personal details

@@ -1,7 +1,6 @@
 """The appointment slip: one A5 page with the security code and a QR code for the verifier."""
 
 from io import BytesIO
-from pathlib import Path
 
 import segno
 from django.utils import timezone, translation
@@ -10,17 +9,10 @@ from django.utils.translation import gettext as _
 from fpdf import FPDF
 
 from vaxnet.booking.models import Appointment
+from vaxnet.core.pdf import FAMILY, new_pdf
 
 # Millimetres on A5 (148 mm wide, 12 mm margins): labels, values, and the QR code at right.
 LABEL_WIDTH, VALUE_WIDTH, QR_SIZE = 38, 48, 36
-FONT_DIR = Path("/usr/share/fonts/truetype/noto")
-# Noto Sans for Latin, with the script fonts of the pack languages as fallbacks;
-# HarfBuzz shapes the text, so conjuncts and vowel signs come out right.
-FONTS = {
-    "latin": "NotoSans",
-    "devanagari": "NotoSansDevanagari",
-    "tamil": "NotoSansTamil",
-}
 
 
 def qr_payload(appointment: Appointment) -> str:
@@ -28,15 +20,11 @@ def qr_payload(appointment: Appointment) -> str:
     return f"VAXNET:APPT:{appointment.public_id}:{appointment.security_code}"
 
 
-def _pdf() -> FPDF:
-    pdf = FPDF(format=(148, 210))  # A5, in millimetres
-    pdf.set_auto_page_break(auto=False)
+def _pdf(texts: list[str]) -> FPDF:
+    # Noto Sans, with the script fonts these texts need as fallbacks; HarfBuzz shapes the
+    # text, so conjuncts and vowel signs come out right.
+    pdf = new_pdf(size=(148, 210), texts=texts)  # A5, in millimetres
     pdf.set_margins(12, 12, 12)
-    for family, filename in FONTS.items():
-        pdf.add_font(family, "", FONT_DIR / f"{filename}-Regular.ttf")
-        pdf.add_font(family, "B", FONT_DIR / f"{filename}-Bold.ttf")
-    pdf.set_fallback_fonts(["devanagari", "tamil"], exact_match=False)
-    pdf.set_text_shaping(True)
     return pdf
 
 
@@ -69,21 +57,21 @@ def appointment_slip_pdf(appointment: Appointment) -> bytes:
         )
         subtitle = f"{facility.country.name} · {appointment.get_status_display()}"
 
-    pdf = _pdf()
+    pdf = _pdf([title, subtitle, code_label, note, issued, *(t for row in rows for t in row)])
     pdf.add_page()
     pdf.set_title(title)
     pdf.set_creator("vaxnet")
-    pdf.set_font("latin", "B", 18)
+    pdf.set_font(FAMILY, "B", 18)
     pdf.cell(0, 10, title, new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("latin", "", 10)
+    pdf.set_font(FAMILY, "", 10)
     pdf.cell(0, 6, subtitle, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
 
     top = pdf.get_y()
     for label, value in rows:
-        pdf.set_font("latin", "B", 10)
+        pdf.set_font(FAMILY, "B", 10)
         pdf.multi_cell(LABEL_WIDTH, 7, label, align="L", new_x="RIGHT", new_y="TOP")
-        pdf.set_font("latin", "", 10)
+        pdf.set_font(FAMILY, "", 10)
         pdf.multi_cell(VALUE_WIDTH, 7, value, align="L", new_x="LMARGIN", new_y="NEXT")
 
     qr = segno.make(qr_payload(appointment), error="m")
@@ -93,9 +81,9 @@ def appointment_slip_pdf(appointment: Appointment) -> bytes:
     pdf.image(image, x=pdf.w - 12 - QR_SIZE, y=top, w=QR_SIZE, h=QR_SIZE)
 
     pdf.ln(6)
-    pdf.set_font("latin", "B", 11)
+    pdf.set_font(FAMILY, "B", 11)
     pdf.cell(0, 7, code_label, align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("latin", "B", 32)
+    pdf.set_font(FAMILY, "B", 32)
     pdf.cell(
         0,
         16,
@@ -106,9 +94,9 @@ def appointment_slip_pdf(appointment: Appointment) -> bytes:
         new_y="NEXT",
     )
     pdf.ln(4)
-    pdf.set_font("latin", "", 9)
+    pdf.set_font(FAMILY, "", 9)
     pdf.multi_cell(0, 5, note, align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.set_y(-18)
-    pdf.set_font("latin", "", 8)
+    pdf.set_font(FAMILY, "", 8)
     pdf.cell(0, 5, f"{issued} · {appointment.public_id}", align="C")
     return bytes(pdf.output())

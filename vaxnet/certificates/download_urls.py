@@ -1,5 +1,12 @@
-"""Certificate routes: filled in by the module."""
+"""Citizen certificate routes, under /account/certificates/."""
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from vaxnet.certificates import download_views
+
+app_name = "certificate_downloads"
+
+urlpatterns = [
+    path("", download_views.certificates, name="list"),
+    path("<str:reference>/<slug:target>.pdf", download_views.download, name="download"),
+]

@@ -222,7 +222,14 @@ class KeyStore:
 
     # Writing
 
-    def generate(self, *, country: str, issuer: str, now: datetime | None = None) -> list[KeyInfo]:
+    def generate(
+        self,
+        *,
+        country: str,
+        issuer: str,
+        now: datetime | None = None,
+        signer_years: int = DSC_YEARS,
+    ) -> list[KeyInfo]:
         """Make a key for every format that has no active one (and the CA and secret)."""
         now = now or datetime.now(UTC)
         made = []
@@ -234,7 +241,9 @@ class KeyStore:
                 f.write(secrets.token_hex(32))
         for purpose in FORMATS:
             if self.active(purpose) is None:
-                made.append(self._make(purpose, country=country, issuer=issuer, now=now))
+                made.append(
+                    self._make(purpose, country=country, issuer=issuer, now=now, years=signer_years)
+                )
         return made
 
     def rotate(self, purpose: str, *, country: str, issuer: str) -> KeyInfo:
@@ -254,7 +263,7 @@ class KeyStore:
         meta.write_text(json.dumps(data, indent=2) + "\n")
 
     def _csca(
-        self, *, country: str, issuer: str, now: datetime
+        self, *, country: str, issuer: str, now: datetime, years: int = CSCA_YEARS
     ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
         folder = self.folder / CSCA
         key_path, cert_path = folder / "csca.key.pem", folder / "csca.crt.pem"
@@ -273,7 +282,7 @@ class KeyStore:
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - timedelta(minutes=5))
-            .not_valid_after(now + timedelta(days=365 * CSCA_YEARS))
+            .not_valid_after(now + timedelta(days=365 * years))
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(
                 x509.KeyUsage(
@@ -295,7 +304,9 @@ class KeyStore:
         cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         return key, cert
 
-    def _make(self, purpose: str, *, country: str, issuer: str, now: datetime) -> KeyInfo:
+    def _make(
+        self, purpose: str, *, country: str, issuer: str, now: datetime, years: int = DSC_YEARS
+    ) -> KeyInfo:
         folder = self.folder / purpose
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         stem = f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
@@ -310,8 +321,10 @@ class KeyStore:
             if purpose == SHC:
                 kid = jwk_thumbprint(key.public_key())
             else:
-                ca_key, ca_cert = self._csca(country=country, issuer=issuer, now=now)
-                not_after = now + timedelta(days=365 * DSC_YEARS)
+                ca_key, ca_cert = self._csca(
+                    country=country, issuer=issuer, now=now, years=max(CSCA_YEARS, years)
+                )
+                not_after = now + timedelta(days=365 * years)
                 certificate = (
                     x509.CertificateBuilder()
                     .subject_name(_name(f"{issuer} DSC {stem}"[:64], country))

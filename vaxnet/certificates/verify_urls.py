@@ -1,5 +1,11 @@
-"""Certificate routes: filled in by the module."""
+"""Certificate routes: the public verify page, at /verify/."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from vaxnet.certificates import verify_views
+
+app_name = "verify"
+
+urlpatterns: list[URLPattern] = [
+    path("", verify_views.verify_page, name="verify"),
+]

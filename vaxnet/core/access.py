@@ -9,6 +9,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from vaxnet.booking.models import Appointment, Session
+from vaxnet.certificates.models import CorrectionRequest
 from vaxnet.core.audit import audit_record
 from vaxnet.core.errors import NotFound
 from vaxnet.core.models import User
@@ -243,3 +244,35 @@ def aefi_for_staff(
     if aefi is None:
         raise NotFound()
     return aefi
+
+
+def correction_for_staff(user: User | AnonymousUser, public_id: str) -> CorrectionRequest:
+    """Return the correction request if the user may decide it, else NotFound.
+
+    The rule (which administrators decide whose requests) is vaxnet.certificates.corrections'
+    correction_scope; the read of the person's details is in the audit log.
+    """
+    # Lazily: the rule's module reaches the certificate services, which reach far.
+    from vaxnet.certificates.corrections import correction_scope
+
+    public_id = str(public_id).strip()
+    if not _public_id_ok(public_id):
+        raise NotFound()
+    scope = correction_scope(user)
+    if scope is None:
+        raise NotFound()
+    request = (
+        CorrectionRequest.objects.filter(scope, public_id=public_id)
+        .select_related("beneficiary__id_type", "beneficiary__account", "beneficiary__country")
+        .select_related("decided_by")
+        .first()
+    )
+    if request is None:
+        raise NotFound()
+    audit_record(
+        actor=user if isinstance(user, User) else None,
+        action="beneficiary.read",
+        obj=request.beneficiary,
+        data={"reference": request.beneficiary.reference, "correction": request.public_id},
+    )
+    return request

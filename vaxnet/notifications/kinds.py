@@ -48,5 +48,7 @@ KINDS: dict[str, Kind] = {
         Kind("draw_lost", needs=("name", "centre", "date", "waitlisted")),
         Kind("dose_recorded", needs=("name", "dose", "vaccine", "date")),
         Kind("no_show_rebook", needs=("name", "centre", "date", "link")),
+        Kind("correction_approved", needs=("name", "detail")),
+        Kind("correction_rejected", needs=("name", "detail")),
     ]
 }

@@ -304,7 +304,7 @@ def otp_purge(*, before: datetime) -> int:
 # --- Beneficiaries --------------------------------------------------------------------------
 
 
-def _clean_person(*, name: str, sex: str, birth_year: int, birth_date: date | None) -> str:
+def person_details_clean(*, name: str, sex: str, birth_year: int, birth_date: date | None) -> str:
     """Return the trimmed name, or refuse a person's details that cannot be right."""
     name = " ".join(str(name).split())
     if not name:
@@ -346,7 +346,8 @@ def _clean_person(*, name: str, sex: str, birth_year: int, birth_date: date | No
     return name
 
 
-def _id_type(country: Country, code: str) -> IdDocumentType:
+def id_type_of(country: Country, code: str) -> IdDocumentType:
+    """Return a country's ID document type by code, or refuse an unknown one."""
     id_type = IdDocumentType.objects.filter(country=country, code=code).first()
     if id_type is None:
         raise DomainError(
@@ -355,7 +356,7 @@ def _id_type(country: Country, code: str) -> IdDocumentType:
     return id_type
 
 
-def _refuse_registered(holder: Beneficiary, account: Account | None) -> DomainError:
+def id_registered_refusal(holder: Beneficiary, account: Account | None) -> DomainError:
     """Return the refusal for a document someone already registered."""
     if account is not None and holder.account_id == account.pk:
         return DomainError(
@@ -371,9 +372,10 @@ def _refuse_registered(holder: Beneficiary, account: Account | None) -> DomainEr
     )
 
 
-def _holder(
+def id_holder(
     country: Country, id_type: IdDocumentType, id_hash: str, exclude: int | None = None
 ) -> Beneficiary | None:
+    """Return who registered an ID document already (other than `exclude`), if anyone."""
     query = Beneficiary.objects.filter(country=country, id_type=id_type, id_hash=id_hash)
     if exclude is not None:
         query = query.exclude(pk=exclude)
@@ -392,8 +394,8 @@ def beneficiary_add(
 ) -> Beneficiary:
     """Register a person on an account, identified by one ID document."""
     country = account.country
-    name = _clean_person(name=name, sex=sex, birth_year=birth_year, birth_date=birth_date)
-    id_type = _id_type(country, id_type_code)
+    name = person_details_clean(name=name, sex=sex, birth_year=birth_year, birth_date=birth_date)
+    id_type = id_type_of(country, id_type_code)
     number = id_type.validate(id_number)
     id_hash = id_number_hash(country_code=country.code, id_type_code=id_type.code, number=number)
     limit = int(country.setting("booking", "beneficiaries_per_account", 4))
@@ -409,9 +411,9 @@ def beneficiary_add(
                 "beneficiary_limit",
                 _("An account can register at most {count} people.").format(count=limit),
             )
-        holder = _holder(country, id_type, id_hash)
+        holder = id_holder(country, id_type, id_hash)
         if holder is not None:
-            raise _refuse_registered(holder, locked)
+            raise id_registered_refusal(holder, locked)
         beneficiary = Beneficiary(
             account=locked,
             country=country,
@@ -445,9 +447,9 @@ def _insert_with_reference(beneficiary: Beneficiary, account: Account | None) ->
         except IntegrityError:
             # Either someone registered the same document a moment ago, or (rarely) the
             # random reference is taken: tell the one from the other.
-            holder = _holder(beneficiary.country, beneficiary.id_type, beneficiary.id_hash)
+            holder = id_holder(beneficiary.country, beneficiary.id_type, beneficiary.id_hash)
             if holder is not None:
-                raise _refuse_registered(holder, account) from None
+                raise id_registered_refusal(holder, account) from None
             if not Beneficiary.objects.filter(reference=beneficiary.reference).exists():
                 raise
     raise RuntimeError("Could not draw a free reference number.")  # pragma: no cover
@@ -487,7 +489,7 @@ def beneficiary_update(
             raise _locked_after_dose()
         new_birth_date = current.birth_date if birth_date is UNSET else birth_date
         changes: dict[str, Any] = {
-            "name": _clean_person(
+            "name": person_details_clean(
                 name=current.name if name is None else name,
                 sex=current.sex if sex is None else sex,
                 birth_year=current.birth_year if birth_year is None else birth_year,
@@ -498,16 +500,16 @@ def beneficiary_update(
             "birth_date": new_birth_date,
         }
         if id_number is not None:
-            id_type = _id_type(current.country, id_type_code or current.id_type.code)
+            id_type = id_type_of(current.country, id_type_code or current.id_type.code)
             number = id_type.validate(id_number)
             changes["id_type"] = id_type
             changes["id_hash"] = id_number_hash(
                 country_code=current.country.code, id_type_code=id_type.code, number=number
             )
             changes["id_last4"] = number[-4:]
-            holder = _holder(current.country, id_type, changes["id_hash"], exclude=current.pk)
+            holder = id_holder(current.country, id_type, changes["id_hash"], exclude=current.pk)
             if holder is not None:
-                raise _refuse_registered(holder, account)
+                raise id_registered_refusal(holder, account)
         elif id_type_code is not None and id_type_code != current.id_type.code:
             raise DomainError(
                 "id_number_required",
@@ -523,10 +525,12 @@ def beneficiary_update(
             with transaction.atomic():
                 current.save(update_fields=[*changed, "updated_at"])
         except IntegrityError:
-            holder = _holder(current.country, current.id_type, current.id_hash, exclude=current.pk)
+            holder = id_holder(
+                current.country, current.id_type, current.id_hash, exclude=current.pk
+            )
             if holder is None:
                 raise
-            raise _refuse_registered(holder, account) from None
+            raise id_registered_refusal(holder, account) from None
         audit_record(
             actor=None,
             actor_label=_citizen(account),
@@ -588,11 +592,11 @@ def beneficiary_register_on_site(
     account of the mobile number given (opened now if there is none; the citizen signs in
     to it later with an OTP), or on no account without a number.
     """
-    name = _clean_person(name=name, sex=sex, birth_year=birth_year, birth_date=birth_date)
-    id_type = _id_type(country, id_type_code)
+    name = person_details_clean(name=name, sex=sex, birth_year=birth_year, birth_date=birth_date)
+    id_type = id_type_of(country, id_type_code)
     number = id_type.validate(id_number)
     id_hash = id_number_hash(country_code=country.code, id_type_code=id_type.code, number=number)
-    holder = _holder(country, id_type, id_hash)
+    holder = id_holder(country, id_type, id_hash)
     if holder is not None:
         return holder.merged_into if holder.merged_into is not None else holder
     phone = phone_normalise(country=country, raw=phone) if str(phone).strip() else ""
@@ -630,7 +634,7 @@ def beneficiary_register_on_site(
             _insert_with_reference(beneficiary, account)
         except DomainError:
             # Registered a moment ago by someone else: that is this person.
-            holder = _holder(country, id_type, id_hash)
+            holder = id_holder(country, id_type, id_hash)
             if holder is None:
                 raise
             return holder

@@ -411,7 +411,8 @@ def _summary(content: dict[str, Any], issued_at: datetime, expires_at: datetime 
         DoseSummary(
             vaccine=_vaccine(resource),
             number=number,
-            series=len(given),
+            # A health card does not say how many doses the schedule has: 0 is "not said".
+            series=0,
             date=str(resource.get("occurrenceDateTime", ""))[:10],
         )
         for number, resource in enumerate(given, start=1)
