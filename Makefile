@@ -21,7 +21,7 @@ DEBS := fonts-noto-core gettext chromium poppler-utils wrk
 LINT_ENV := VAXNET_COUNTRY=TEST SECRET_KEY=lint-only ALLOWED_HOSTS=lint VAXNET_ID_HASH_KEY=lint-only \
 	VAXNET_PUBLIC_URL=https://lint.invalid
 
-.PHONY: help install run test test-sqlite test-postgres lint format bench bench-booking bench-stock bench-vaccination e2e messages clean
+.PHONY: help install run test test-sqlite test-postgres lint format bench bench-booking bench-stock bench-vaccination bench-certificates e2e messages clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -56,6 +56,7 @@ run: install ## Set up the demo country and serve it on http://127.0.0.1:8000
 	@mkdir -p var
 	VAXNET_DEV=1 VAXNET_COUNTRY=$(COUNTRY) $(VAXNET) migrate --no-input -v0
 	VAXNET_DEV=1 VAXNET_COUNTRY=$(COUNTRY) $(VAXNET) load-country $(COUNTRY)
+	VAXNET_DEV=1 VAXNET_COUNTRY=$(COUNTRY) $(VAXNET) keys generate
 	VAXNET_DEV=1 VAXNET_COUNTRY=$(COUNTRY) $(VAXNET) demo --facilities $(DEMO_FACILITIES) --days $(DEMO_DAYS) --if-empty
 	VAXNET_DEV=1 VAXNET_COUNTRY=$(COUNTRY) $(VAXNET) runserver $(HOST):$(PORT)
 
@@ -98,6 +99,9 @@ bench-stock: install ## Stock moves through the services against raw SQL, and a 
 
 bench-vaccination: install ## Doses recorded through the sync and single-dose APIs against gunicorn and PostgreSQL
 	BENCH_POSTGRES=$(dir $(POSTGRES_URL)) $(PY) bench/vaccination.py
+
+bench-certificates: install ## Certificate PDFs (kept and first renders) against gunicorn and PostgreSQL; signing rates
+	BENCH_POSTGRES=$(dir $(POSTGRES_URL)) $(PY) bench/certificates.py
 
 clean: ## Remove the virtualenv, node packages and local data
 	rm -rf $(VENV) node_modules var .debs-checked test-output

@@ -7,12 +7,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import segno
 import zxingcpp
 from PIL import Image
 
 from vaxnet.certificates.pdf import certificate_pdf
 from vaxnet.certificates.record import CertificateRecord, DoseEntry
+from vaxnet.core.qr import QrSymbol, qr_make
 
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "certificates"
 UVCI = "URN:UVCI:01:IN:7F3K9QW2XH4M#K"
@@ -83,8 +83,8 @@ def _record(name: str) -> CertificateRecord:
     )
 
 
-def _codes() -> list[tuple[str, segno.QRCode]]:
-    return [(label, segno.make(text)) for label, text in PAYLOADS]
+def _codes() -> list[tuple[str, QrSymbol]]:
+    return [(label, qr_make(text, error="M")) for label, text in PAYLOADS]
 
 
 def _flat(text: str) -> str:
@@ -170,7 +170,7 @@ def test_it_renders_an_international_certificate_in_english_only() -> None:
 
 @pytest.mark.parametrize("count", [0, 4])
 def test_it_refuses_other_than_one_to_three_codes(count: int) -> None:
-    codes = [("EU DCC", segno.make(f"HC1:{i}")) for i in range(count)]
+    codes = [("EU DCC", qr_make(f"HC1:{i}", error="Q")) for i in range(count)]
 
     with pytest.raises(ValueError, match="one to three"):
         certificate_pdf(_record(NAMES["en"]), codes=codes, language="en")

@@ -320,14 +320,10 @@ def test_it_fits_the_card_in_one_qr_code_that_reads_back_exactly() -> None:
     text = shc.encode(make_record(), new_key(), rid="AAAAAAAAAAA")
 
     code = shc.qr(text)
-    buffer = io.BytesIO()
-    code.save(buffer, kind="png", scale=4, border=4)
-    buffer.seek(0)
-    barcode = zxingcpp.read_barcode(Image.open(buffer))
+    barcode = zxingcpp.read_barcode(Image.open(io.BytesIO(code.png())))
 
-    assert isinstance(code.version, int)
     assert code.version <= 22
-    assert (code.error, code.mode) == ("L", None)
+    assert code.error == "L"
     assert barcode is not None
     assert barcode.text == text
 

@@ -376,14 +376,10 @@ def test_it_refuses_a_credential_issued_after_the_check(signed: str, trust: Trus
 
 def test_the_qr_image_decodes_to_the_zip_bytes(signed: str) -> None:
     code = w3c_vc.qr(signed)
-    assert (code.mode, code.error) == ("byte", "M")
+    assert code.error == "M"
     # A two-dose certificate with a Devanagari name fits version 24 or 25 at level M.
-    assert isinstance(code.version, int)
     assert 22 <= code.version <= 25
-    png = io.BytesIO()
-    code.save(png, kind="png", scale=4, border=4)
-    png.seek(0)
-    results = zxingcpp.read_barcodes(Image.open(png))
+    results = zxingcpp.read_barcodes(Image.open(io.BytesIO(code.png())))
     assert len(results) == 1
     assert results[0].bytes == w3c_vc.qr_bytes(signed)
 

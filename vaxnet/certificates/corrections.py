@@ -317,7 +317,8 @@ def correction_withdraw(*, account: Account, request: CorrectionRequest) -> Corr
 def _apply(request: CorrectionRequest) -> Beneficiary:
     """Change the person as the request asks; refuse an ID document registered meanwhile."""
     person = (
-        Beneficiary.objects.select_for_update()
+        # Only the person's row: PostgreSQL cannot lock the nullable side of the account join.
+        Beneficiary.objects.select_for_update(of=("self",))
         .select_related("country", "id_type", "account")
         .get(pk=request.beneficiary_id)
     )

@@ -10,7 +10,6 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import segno
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
@@ -23,6 +22,7 @@ from vaxnet.certificates.record import CertificateRecord
 from vaxnet.certificates.services import certificate_sign
 from vaxnet.core.errors import DomainError
 from vaxnet.core.i18n import localized
+from vaxnet.core.qr import QrSymbol
 from vaxnet.people.models import Beneficiary
 
 DOMESTIC = "domestic"
@@ -50,16 +50,11 @@ class Choice:
         return "+".join(self.codes)
 
 
-def _qr_makers() -> dict[str, Callable[[str], segno.QRCode]]:
+def _qr_makers() -> dict[str, Callable[[str], QrSymbol]]:
     # The format modules pull in JSON-LD and CBOR: loaded only when a PDF is rendered.
     from vaxnet.certificates.formats import eu_dcc, shc, w3c_vc
 
-    def eu_qr(text: str) -> segno.QRCode:
-        # HC1: text is all Base45 characters: one alphanumeric segment, level Q as the spec asks.
-        return segno.make(text, error="q", mode="alphanumeric", micro=False)
-
-    made: Callable[[str], segno.QRCode] = getattr(eu_dcc, "qr", eu_qr)
-    return {W3C_VC: w3c_vc.qr, EU_DCC: made, SHC: shc.qr}
+    return {W3C_VC: w3c_vc.qr, EU_DCC: eu_dcc.qr, SHC: shc.qr}
 
 
 def _lean(certificates: QuerySet[Certificate]) -> QuerySet[Certificate]:

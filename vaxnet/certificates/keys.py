@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.x509.oid import NameOID
 from django.conf import settings
 
-from vaxnet.certificates.formats.base import EU_DCC, FORMATS, SHC, W3C_VC, SigningKey, TrustedKey
+from vaxnet.certificates.formats.base import FORMATS, SHC, W3C_VC, SigningKey, TrustedKey
 from vaxnet.certificates.formats.eu_dcc import dsc_kid
 from vaxnet.certificates.formats.shc import jwk_thumbprint
 from vaxnet.core.errors import DomainError
@@ -193,7 +193,11 @@ class KeyStore:
                     kid=info.kid,
                     public_key=public,  # type: ignore[arg-type]
                     not_before=(
-                        certificate.not_valid_before_utc if certificate else info.created_at
+                        certificate.not_valid_before_utc
+                        if certificate
+                        # Formats write times in whole seconds: a certificate signed in the
+                        # second its key was made must not predate the key.
+                        else info.created_at.replace(microsecond=0)
                     ),
                     not_after=(certificate.not_valid_after_utc if certificate else info.not_after),
                     certificate=certificate,

@@ -7,7 +7,6 @@ only, with the name also in its Latin transliteration.
 
 from datetime import date, datetime
 
-import segno
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.functional import Promise
@@ -16,6 +15,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from vaxnet.certificates.record import CertificateRecord, DoseEntry
 from vaxnet.core.pdf import FAMILY, PDF, draw_qr, new_pdf
+from vaxnet.core.qr import QrSymbol
 
 # Millimetres on A4 (210 × 297) with 15 mm margins: 180 mm of width to lay out.
 PAGE = (210.0, 297.0)
@@ -119,7 +119,7 @@ def _values(record: CertificateRecord, issued: datetime) -> dict[str, str]:
 def certificate_pdf(
     record: CertificateRecord,
     *,
-    codes: list[tuple[str, segno.QRCode]],
+    codes: list[tuple[str, QrSymbol]],
     language: str,
     variant: str = "domestic",
     id_type_name: str = "",

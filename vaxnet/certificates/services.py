@@ -7,6 +7,7 @@ writes the certificate's row: the record, the signatures and the PDF are made on
 """
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -60,6 +61,9 @@ def certificate_issue(
         held = list(
             Beneficiary.objects.select_for_update()
             .filter(pk=beneficiary_id)
+            # Without the default ordering's join to the (nullable) account, which
+            # PostgreSQL refuses to lock.
+            .order_by()
             .values_list("merged_into_id", flat=True)
         )
         # A registration merged into another has no certificate of its own: its doses show
@@ -150,7 +154,10 @@ def certificate_sign(certificate: Certificate) -> Certificate:
         held = Certificate.objects.select_for_update().get(pk=certificate.pk)
         if held.is_signed() or held.status != Certificate.Status.VALID:
             return held
-        record = certificate_record(held)
+        # The formats' issuance times (W3C proof `created`, SMART `nbf`, EU `iat`) are the
+        # signing time: verifiers check them against the signing key's validity, and the key
+        # may be newer than the certificate's row.
+        record = replace(certificate_record(held), issued_at=timezone.now())
         store = keystore()
         expires_at = record.issued_at + timedelta(days=settings.CERTIFICATE_VALIDITY_DAYS)
         payloads: dict[str, str] = {}

@@ -13,12 +13,11 @@ path; fpdf2's own cell() and multi_cell() keep working, with the fallback fonts.
 import copy
 import re
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-import segno
 import uharfbuzz as hb
 from fontTools.ttLib import TTFont
 from fpdf import FPDF
@@ -44,6 +43,13 @@ EMBEDDED_TABLES = (
 DARK_RUN = re.compile(b"[^\\x00]+")  # a run of dark modules in a row of segno's matrix
 # Composite glyph flags (OpenType glyf table): they say how long each component record is.
 ARGS_ARE_WORDS, HAS_SCALE, MORE_COMPONENTS, HAS_XY_SCALE, HAS_2X2 = 0x1, 0x8, 0x20, 0x40, 0x80
+
+
+class HasMatrix(Protocol):
+    """A QR code as rows of modules, non-zero for dark (a segno code or a core.qr.QrSymbol)."""
+
+    @property
+    def matrix(self) -> Sequence[bytes | bytearray]: ...
 
 
 class _Source:
@@ -534,7 +540,7 @@ def new_pdf(*, size: tuple[float, float], texts: Iterable[str] | None = None) ->
     return pdf
 
 
-def draw_qr(pdf: FPDF, code: segno.QRCode, x: float, y: float, size: float) -> None:
+def draw_qr(pdf: FPDF, code: HasMatrix, x: float, y: float, size: float) -> None:
     """Draw a QR code's dark modules at (x, y), size wide, in the fill colour, as vectors."""
     matrix = code.matrix
     step = size / len(matrix) * pdf.k

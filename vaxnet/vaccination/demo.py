@@ -18,6 +18,7 @@ from django.utils import timezone
 from vaxnet.booking.models import Appointment, Session
 from vaxnet.booking.planning import SlotSpec, session_create
 from vaxnet.booking.services import appointment_book
+from vaxnet.certificates.models import Certificate, CorrectionRequest
 from vaxnet.core.checksums import luhn_valid, verhoeff_digit
 from vaxnet.core.errors import DomainError
 from vaxnet.core.models import User
@@ -301,6 +302,10 @@ def day_demo_remove(*, centres: QuerySet[Facility]) -> None:
     """
     sessions = Session.objects.filter(facility__in=centres)
     Aefi.objects.filter(facility__in=centres).delete()
+    vaccinated = Vaccination.objects.filter(session__in=sessions).values("beneficiary_id")
+    # Their certificates list the doses removed here (their kept PDFs go with them).
+    CorrectionRequest.objects.filter(beneficiary_id__in=vaccinated).delete()
+    Certificate.objects.filter(beneficiary_id__in=vaccinated).delete()
     Vaccination.objects.filter(session__in=sessions).update(replaces=None)
     Vaccination.objects.filter(session__in=sessions).delete()
     NotGiven.objects.filter(session__in=sessions).delete()

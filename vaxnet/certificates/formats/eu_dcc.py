@@ -37,6 +37,7 @@ from vaxnet.certificates.formats.base import (
     Verdict,
 )
 from vaxnet.certificates.record import CertificateRecord
+from vaxnet.core.qr import QrSymbol, qr_make
 
 PREFIX = "HC1:"
 SCHEMA_VERSION = "1.3.0"
@@ -449,3 +450,8 @@ def _summary(hcert: Mapping[str, Any], issued_at: datetime, expires_at: datetime
         issued_at=issued_at,
         expires_at=expires_at,
     )
+
+
+def qr(text: str) -> QrSymbol:
+    """Return the QR code of `HC1:` text: Base45 is all alphanumeric-mode characters; level Q."""
+    return qr_make(text, error="Q")

@@ -21,7 +21,6 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-import segno
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -29,7 +28,6 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
     encode_dss_signature,
 )
-from segno import consts
 
 from vaxnet.certificates.formats.base import (
     SHC,
@@ -43,6 +41,7 @@ from vaxnet.certificates.formats.base import (
     Verdict,
 )
 from vaxnet.certificates.record import CertificateRecord
+from vaxnet.core.qr import QrSymbol, qr_make
 
 PREFIX = "shc:/"
 # A version 22 QR code at error level L holds 2,390 digits in its numeric segment: 1,195
@@ -257,17 +256,15 @@ def encode(record: CertificateRecord, key: SigningKey, *, rid: str | None = None
     return numeric(signed)
 
 
-def qr(text: str) -> segno.QRCode:
+def qr(text: str) -> QrSymbol:
     """Return the QR code of `shc:/` text: a byte segment, a numeric segment, error level L."""
     digits = text[len(PREFIX) :]
     if not text.startswith(PREFIX) or not digits.isdigit() or not digits.isascii():
         raise FormatError(Reason.ENCODING, "not single-QR shc:/ text")
-    # segno takes a list of (content, mode constant) pairs as explicit segments; its type
-    # stub only declares a single content value, hence the Any.
-    segments: Any = [(PREFIX, consts.MODE_BYTE), (digits, consts.MODE_NUMERIC)]
-    # The spec fixes level L: boosting it would push long cards past version 22.
-    code = segno.make(segments, error="l", micro=False, boost_error=False)
-    if not isinstance(code.version, int) or code.version > MAX_QR_VERSION:
+    # The encoder segments the text itself: the prefix in byte mode, the digits numeric.
+    # The spec fixes level L: a higher one would push long cards past version 22.
+    code = qr_make(text, error="L")
+    if code.version > MAX_QR_VERSION:
         raise FormatError(Reason.STRUCTURE, f"too large: QR version {code.version}")
     return code
 

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import segno
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
@@ -41,6 +40,7 @@ from vaxnet.certificates.formats.base import (
     Verdict,
 )
 from vaxnet.certificates.record import CertificateRecord
+from vaxnet.core.qr import QrSymbol, qr_make
 
 CREDENTIALS_V1 = "https://www.w3.org/2018/credentials/v1"
 VACCINATION_V1 = "https://cowin.gov.in/credentials/vaccination/v1"
@@ -285,9 +285,9 @@ def qr_text(signed_json: str) -> str:
     return "B64:" + base64.b64encode(qr_bytes(signed_json)).decode("ascii")
 
 
-def qr(signed_json: str) -> segno.QRCode:
+def qr(signed_json: str) -> QrSymbol:
     """Return the byte-mode QR code of the ZIP archive, error correction level M."""
-    return segno.make_qr(qr_bytes(signed_json), mode="byte", error="m", boost_error=False)
+    return qr_make(qr_bytes(signed_json), error="M")
 
 
 def _unzip(data: bytes) -> bytes:

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('vaccines', '0001_initial'),
+        ("vaccines", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='vaccine',
-            name='codes',
-            field=models.JSONField(blank=True, default=dict, verbose_name='standard codes'),
+            model_name="vaccine",
+            name="codes",
+            field=models.JSONField(blank=True, default=dict, verbose_name="standard codes"),
         ),
     ]
