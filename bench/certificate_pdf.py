@@ -50,52 +50,38 @@ def _setup() -> None:
 
 def _certificates(language: str) -> list[tuple[Any, list[tuple[str, Any]]]]:
     """Return POOL distinct certificates, each with its three QR codes."""
-    import segno
-
-    from vaxnet.certificates.record import CertificateRecord, DoseEntry
+    from tests.certificates.records import covishield_dose, sample_record
+    from vaxnet.certificates.formats import eu_dcc, shc
+    from vaxnet.core.qr import qr_make
 
     made = []
     for n in range(POOL):
         opaque = secrets.token_hex(6).upper()
         doses = tuple(
-            DoseEntry(
-                number=number,
-                series=2,
-                kind="primary",
-                vaccine_code="COVISHIELD",
-                vaccine_name="Covishield",
-                manufacturer="Serum Institute of India",
+            covishield_dose(
+                number,
+                date(2021, 5, 3) + timedelta(days=n + 60 * number),
                 lot=f"4121Z{n:03d}{number}",
-                given_on=date(2021, 5, 3) + timedelta(days=n + 60 * number),
-                facility="Hill Town Primary Health Centre",
-                region="Hill District",
-                country="IN",
-                target="covid19",
             )
             for number in (1, 2)
         )
-        record = CertificateRecord(
+        record = sample_record(
+            *doses,
             certificate_id=f"URN:UVCI:01:IN:{opaque}#K",
-            kind="final",
-            version=1,
             issued_at=datetime(2021, 8, 2, 9, 30, tzinfo=UTC) + timedelta(minutes=n),
             name=f"{NAMES[language]} {n}",
-            name_latin="DEVI<<ASHA",
             birth_date=f"{1950 + n}-04-12",
-            sex="female",
             masked_id=f"XXXX XXXX {1000 + n}",
-            id_type="aadhaar",
             reference=f"{10**13 + n}",
-            doses=doses,
-            issuer="Ministry of Health and Family Welfare",
-            issuer_country="IN",
-            issuer_url="https://verify.example.in",
-            target="covid19",
         )
+        # Each code at its format's error level, as the certificate documents make them.
         codes = [
-            ("W3C / DIVOC", segno.make(f"https://verify.example.in/c/{opaque}" + "A" * 300)),
-            ("EU DCC", segno.make(f"HC1:{opaque}" + "6BFOXN*TS0BI$ZD4N9:9S6RCVN5+O30K3" * 12)),
-            ("SMART Health Card", segno.make(f"shc:/{n}" + "5676290952432060346029" * 14)),
+            (
+                "W3C / DIVOC",
+                qr_make(f"https://verify.example.in/c/{opaque}" + "A" * 300, error="M"),
+            ),
+            ("EU DCC", eu_dcc.qr(f"HC1:{opaque}" + "6BFOXN*TS0BI$ZD4N9:9S6RCVN5+O30K3" * 12)),
+            ("SMART Health Card", shc.qr(f"shc:/{n}" + "5676290952432060346029" * 14)),
         ]
         made.append((record, codes))
     return made

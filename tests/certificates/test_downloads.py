@@ -328,6 +328,35 @@ def test_cowin_downloads_in_the_accounts_language(dosed: Beneficiary, citizen: A
     ]
 
 
+def test_a_repeat_cowin_download_reads_the_kept_pdf_in_one_query(
+    dosed: Beneficiary, citizen: Account
+) -> None:
+    client = Client()
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {_public_token(citizen)}"}
+    first = client.get(COWIN, {"beneficiary_reference_id": dosed.reference}, **auth)
+
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(COWIN, {"beneficiary_reference_id": dosed.reference}, **auth)
+
+    assert again.status_code == 200
+    assert again.content == first.content
+    assert (again["ETag"], again["Content-Disposition"]) == (
+        first["ETag"],
+        first["Content-Disposition"],
+    )
+    # The token, then the kept PDF: nothing else.
+    sqls = [q["sql"] for q in queries.captured_queries]
+    assert len(sqls) == 2, sqls
+    assert "certificates_certificatedocument" in sqls[1]
+    held = client.get(
+        COWIN,
+        {"beneficiary_reference_id": dosed.reference},
+        HTTP_IF_NONE_MATCH=first["ETag"],
+        **auth,
+    )
+    assert held.status_code == 304
+
+
 def test_cowin_takes_the_appointment_token_too(dosed: Beneficiary, citizen: Account) -> None:
     token = token_text(api_token_issue(account=citizen).public_id)
 

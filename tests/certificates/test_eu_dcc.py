@@ -1,7 +1,6 @@
 """EU DCC: payload, schema, value sets, signing and verification with our own keys."""
 
 import base64
-import io
 import json
 import zlib
 from datetime import UTC, date, datetime, timedelta
@@ -12,14 +11,11 @@ import base45
 import cbor2
 import pytest
 import segno
-import zxingcpp
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
-from cryptography.x509.oid import NameOID
 from jsonschema import Draft202012Validator
-from PIL import Image
 
 from vaxnet.certificates.formats import eu_dcc
 from vaxnet.certificates.formats.base import (
@@ -27,13 +23,26 @@ from vaxnet.certificates.formats.base import (
     DoseSummary,
     FormatError,
     Reason,
-    SigningKey,
     Summary,
     Trust,
     TrustedKey,
     Verdict,
 )
 from vaxnet.certificates.record import CertificateRecord, DoseEntry
+
+from .eu_keys import (
+    OID_DCC_RECOVERY,
+    OID_DCC_TEST,
+    OID_DCC_VACCINATION,
+    cose_of,
+    eu_signing_key,
+    eu_trust,
+    hc1_of,
+    make_csca,
+    make_dsc,
+    qr_text,
+)
+from .records import covishield_dose, sample_record
 
 VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors"
 EU = VECTORS / "eu-dcc"
@@ -43,10 +52,6 @@ EXPIRES_AT = ISSUED_AT + timedelta(days=365)
 CHECKED_AT = ISSUED_AT + timedelta(days=30)
 UVCI = "URN:UVCI:01:IN:7XK2M9QW4RT8#Q"
 
-OID_DCC_TEST = x509.ObjectIdentifier("1.3.6.1.4.1.1847.2021.1.1")
-OID_DCC_VACCINATION = x509.ObjectIdentifier("1.3.6.1.4.1.1847.2021.1.2")
-OID_DCC_RECOVERY = x509.ObjectIdentifier("1.3.6.1.4.1.1847.2021.1.3")
-
 COVISHIELD_CODES = {
     "eu_tg": "840539006",
     "eu_vp": "J07BX03",
@@ -55,186 +60,32 @@ COVISHIELD_CODES = {
 }
 
 
-# --- Reusable helpers: test keys and records (the lead may move these to a conftest) ---
-
-
-def make_csca(
-    *, country: str = "IN", key: CertificateIssuerPrivateKeyTypes | None = None
-) -> tuple[CertificateIssuerPrivateKeyTypes, x509.Certificate]:
-    """Return a self-signed country signing CA key and certificate."""
-    key = key or ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, country),
-            x509.NameAttribute(NameOID.COMMON_NAME, "vaxnet test CSCA"),
-        ]
-    )
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(datetime(2025, 1, 1, tzinfo=UTC))
-        .not_valid_after(datetime(2035, 1, 1, tzinfo=UTC))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    return key, certificate
-
-
-def make_dsc(
-    csca: tuple[CertificateIssuerPrivateKeyTypes, x509.Certificate],
-    *,
-    not_before: datetime = datetime(2026, 1, 1, tzinfo=UTC),
-    not_after: datetime = datetime(2028, 1, 1, tzinfo=UTC),
-    usages: tuple[x509.ObjectIdentifier, ...] = (OID_DCC_VACCINATION,),
-    key: CertificateIssuerPrivateKeyTypes | None = None,
-) -> tuple[CertificateIssuerPrivateKeyTypes, x509.Certificate]:
-    """Return a document signer key and its certificate, issued by the CSCA."""
-    csca_key, csca_certificate = csca
-    key = key or ec.generate_private_key(ec.SECP256R1())
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(
-            x509.Name(
-                [
-                    x509.NameAttribute(NameOID.COUNTRY_NAME, "IN"),
-                    x509.NameAttribute(NameOID.COMMON_NAME, "vaxnet test DSC"),
-                ]
-            )
-        )
-        .issuer_name(csca_certificate.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-    )
-    if usages:
-        builder = builder.add_extension(x509.ExtendedKeyUsage(list(usages)), critical=False)
-    return key, builder.sign(csca_key, hashes.SHA256())
-
-
-def eu_signing_key(
-    dsc: tuple[CertificateIssuerPrivateKeyTypes, x509.Certificate],
-) -> SigningKey:
-    """Return the signing key of a DSC, with the EU kid."""
-    key, certificate = dsc
-    return SigningKey(
-        purpose=EU_DCC, kid=eu_dcc.dsc_kid(certificate), private_key=key, certificate=certificate
-    )
-
-
-def eu_trust(*certificates: x509.Certificate, revoked: tuple[str, ...] = ()) -> Trust:
-    """Return a trust list holding the DSCs."""
-    return Trust(
-        keys=[
-            TrustedKey(
-                purpose=EU_DCC,
-                kid=eu_dcc.dsc_kid(certificate),
-                public_key=certificate.public_key(),
-                not_before=certificate.not_valid_before_utc,
-                not_after=certificate.not_valid_after_utc,
-                certificate=certificate,
-                issuer="IN",
-            )
-            for certificate in certificates
-        ],
-        revoked_ids=set(revoked),
-    )
-
-
 def make_dose(number: int, series: int, given_on: date, **changes: Any) -> DoseEntry:
     """Return a COVISHIELD dose given in India."""
     fields: dict[str, Any] = {
-        "number": number,
         "series": series,
-        "kind": "primary",
-        "vaccine_code": "COVISHIELD",
-        "vaccine_name": "Covishield",
-        "manufacturer": "Serum Institute of India",
         "lot": "4121Z025",
-        "given_on": given_on,
         "facility": "PHC Kothrud",
         "region": "Pune",
-        "country": "IN",
-        "target": "covid19",
         "codes": dict(COVISHIELD_CODES),
     }
-    fields.update(changes)
-    return DoseEntry(**fields)
+    return covishield_dose(number, given_on, **{**fields, **changes})
 
 
 def make_record(*doses: DoseEntry, **changes: Any) -> CertificateRecord:
     """Return a final certificate record for two COVISHIELD doses (or the doses given)."""
     fields: dict[str, Any] = {
         "certificate_id": UVCI,
-        "kind": "final",
-        "version": 1,
         "issued_at": ISSUED_AT,
         "name": "रमेश कुमार",
         "name_latin": "RAMESH<KUMAR",
         "birth_date": "1985-07-12",
         "sex": "male",
-        "masked_id": "XXXX XXXX 1234",
-        "id_type": "aadhaar",
-        "reference": "12345678901234",
-        "doses": doses or (make_dose(1, 2, date(2026, 1, 5)), make_dose(2, 2, date(2026, 2, 20))),
         "issuer": "Ministry of Health and Family Welfare, Government of India",
-        "issuer_country": "IN",
         "issuer_url": "https://vaxnet.example.in",
-        "target": "covid19",
     }
-    fields.update(changes)
-    return CertificateRecord(**fields)
-
-
-def qr_text(text: str) -> str:
-    """Return what a scanner reads from the QR code vaxnet prints for the text."""
-    buffer = io.BytesIO()
-    segno.make(text, error="q", mode="alphanumeric").save(buffer, kind="png", scale=4)
-    buffer.seek(0)
-    barcodes = zxingcpp.read_barcodes(Image.open(buffer))
-    assert len(barcodes) == 1
-    return str(barcodes[0].text)
-
-
-def cose_of(text: str) -> Any:
-    """Return the decoded COSE message of an `HC1:` text."""
-    return cbor2.loads(zlib.decompress(base45.b45decode(text[4:])))
-
-
-def hc1_of(message: Any) -> str:
-    """Return the `HC1:` text of a CBOR item."""
-    return "HC1:" + base45.b45encode(zlib.compress(cbor2.dumps(message), 9)).decode()
+    default = (make_dose(1, 2, date(2026, 1, 5)), make_dose(2, 2, date(2026, 2, 20)))
+    return sample_record(*(doses or default), **{**fields, **changes})
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,7 @@
 
 import subprocess
 import unicodedata
-from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,8 +10,9 @@ import zxingcpp
 from PIL import Image
 
 from vaxnet.certificates.pdf import certificate_pdf
-from vaxnet.certificates.record import CertificateRecord, DoseEntry
 from vaxnet.core.qr import QrSymbol, qr_make
+
+from .records import covishield_dose, sample_record
 
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "certificates"
 UVCI = "URN:UVCI:01:IN:7F3K9QW2XH4M#K"
@@ -45,44 +45,6 @@ ENGLISH = [
 ]
 
 
-def _dose(number: int, given_on: date) -> DoseEntry:
-    return DoseEntry(
-        number=number,
-        series=2,
-        kind="primary",
-        vaccine_code="COVISHIELD",
-        vaccine_name="Covishield",
-        manufacturer="Serum Institute of India",
-        lot=f"4121Z0{number}5",
-        given_on=given_on,
-        facility="Hill Town Primary Health Centre",
-        region="Hill District",
-        country="IN",
-        target="covid19",
-    )
-
-
-def _record(name: str) -> CertificateRecord:
-    return CertificateRecord(
-        certificate_id=UVCI,
-        kind="final",
-        version=1,
-        issued_at=datetime(2021, 8, 2, 9, 30, tzinfo=UTC),
-        name=name,
-        name_latin="DEVI<<ASHA",
-        birth_date="1985-04-12",
-        sex="female",
-        masked_id="XXXX XXXX 1234",
-        id_type="aadhaar",
-        reference="12345678901234",
-        doses=(_dose(1, date(2021, 5, 3)), _dose(2, date(2021, 7, 29))),
-        issuer="Ministry of Health and Family Welfare",
-        issuer_country="IN",
-        issuer_url="https://verify.example.in",
-        target="covid19",
-    )
-
-
 def _codes() -> list[tuple[str, QrSymbol]]:
     return [(label, qr_make(text, error="M")) for label, text in PAYLOADS]
 
@@ -108,7 +70,7 @@ def _render(pdf: bytes, stem: str) -> tuple[str, Image.Image, Path]:
 
 @pytest.mark.parametrize("language", ["en", "hi", "ta"])
 def test_it_renders_a_domestic_certificate(language: str) -> None:
-    pdf = certificate_pdf(_record(NAMES[language]), codes=_codes(), language=language)
+    pdf = certificate_pdf(sample_record(name=NAMES[language]), codes=_codes(), language=language)
 
     text, image, path = _render(pdf, f"certificate-{language}")
 
@@ -135,7 +97,9 @@ def test_it_renders_a_domestic_certificate(language: str) -> None:
 
 @pytest.mark.parametrize("language", ["hi", "ta"])
 def test_it_embeds_every_font_it_uses(language: str) -> None:
-    pdf = certificate_pdf(_record(NAMES[language]), codes=_codes()[:1], language=language)
+    pdf = certificate_pdf(
+        sample_record(name=NAMES[language]), codes=_codes()[:1], language=language
+    )
     path = OUTPUT / f"fonts-{language}.pdf"
     OUTPUT.mkdir(parents=True, exist_ok=True)
     path.write_bytes(pdf)
@@ -151,7 +115,7 @@ def test_it_embeds_every_font_it_uses(language: str) -> None:
 
 
 def test_it_renders_an_international_certificate_in_english_only() -> None:
-    record = _record(NAMES["hi"])
+    record = sample_record(name=NAMES["hi"])
 
     text, image, _ = _render(
         certificate_pdf(record, codes=_codes()[1:2], language="hi", variant="international"),
@@ -173,16 +137,18 @@ def test_it_refuses_other_than_one_to_three_codes(count: int) -> None:
     codes = [("EU DCC", qr_make(f"HC1:{i}", error="Q")) for i in range(count)]
 
     with pytest.raises(ValueError, match="one to three"):
-        certificate_pdf(_record(NAMES["en"]), codes=codes, language="en")
+        certificate_pdf(sample_record(name=NAMES["en"]), codes=codes, language="en")
 
 
 def test_it_refuses_an_unknown_variant() -> None:
     with pytest.raises(ValueError, match="variant"):
-        certificate_pdf(_record(NAMES["en"]), codes=_codes(), language="en", variant="travel")
+        certificate_pdf(
+            sample_record(name=NAMES["en"]), codes=_codes(), language="en", variant="travel"
+        )
 
 
 def test_it_makes_the_same_bytes_for_the_same_certificate() -> None:
-    record = _record(NAMES["ta"])
+    record = sample_record(name=NAMES["ta"])
 
     first = certificate_pdf(record, codes=_codes(), language="ta")
 
@@ -190,8 +156,10 @@ def test_it_makes_the_same_bytes_for_the_same_certificate() -> None:
 
 
 def test_it_keeps_many_doses_on_the_page_with_codes_that_scan() -> None:
-    doses = tuple(_dose(n, date(2021, 5, 3) + timedelta(days=60 * n)) for n in range(1, 7))
-    record = replace(_record(NAMES["ta"]), doses=doses)
+    doses = tuple(
+        covishield_dose(n, date(2021, 5, 3) + timedelta(days=60 * n)) for n in range(1, 7)
+    )
+    record = sample_record(*doses, name=NAMES["ta"])
 
     text, image, _ = _render(
         certificate_pdf(record, codes=_codes(), language="ta"), "certificate-many-doses"

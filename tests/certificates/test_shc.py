@@ -23,54 +23,45 @@ from vaxnet.certificates.formats.base import (
 )
 from vaxnet.certificates.record import CertificateRecord, DoseEntry
 
+from .records import covishield_dose, sample_record
+
 ISSUER_URL = "https://vaxnet.test"
 ISSUED_AT = datetime(2022, 3, 1, 9, 30, tzinfo=UTC)
 
 
 def dose(number: int, series: int, kind: str, given_on: date, lot: str) -> DoseEntry:
     """Return a COVISHIELD dose given at a district hospital."""
-    return DoseEntry(
-        number=number,
+    return covishield_dose(
+        number,
+        given_on,
         series=series,
         kind=kind,
-        vaccine_code="COVISHIELD",
         vaccine_name="COVISHIELD",
-        manufacturer="Serum Institute of India",
         lot=lot,
-        given_on=given_on,
         facility="जिला अस्पताल, सीतापुर",
         region="Sitapur",
-        country="IN",
-        target="covid19",
         codes={"cvx": "210", "eu_mp": "Covishield", "icd11": "XM9QW8"},
     )
 
 
 def make_record(**changes: Any) -> CertificateRecord:
     """Return a record of two primary doses and a precaution dose."""
-    record = CertificateRecord(
-        certificate_id="URN:UVCI:01:IN:7F3K9Q2M4T8W#K",
-        kind="booster",
-        version=3,
-        issued_at=ISSUED_AT,
-        name="सीता देवी",
-        name_latin="SITA<DEVI",
-        birth_date="1958-07-14",
-        sex="female",
-        masked_id="XXXX XXXX 1234",
-        id_type="aadhaar",
-        reference="12345678901234",
-        doses=(
-            dose(1, 2, "primary", date(2021, 5, 3), "4121Z025"),
-            dose(2, 2, "primary", date(2021, 8, 2), "4121Z107"),
-            dose(3, 3, "precaution", date(2022, 2, 14), "4122Z011"),
-        ),
-        issuer="Ministry of Health and Family Welfare",
-        issuer_country="IN",
-        issuer_url=ISSUER_URL,
-        target="covid19",
+    fields: dict[str, Any] = {
+        "certificate_id": "URN:UVCI:01:IN:7F3K9Q2M4T8W#K",
+        "kind": "booster",
+        "version": 3,
+        "issued_at": ISSUED_AT,
+        "name": "सीता देवी",
+        "name_latin": "SITA<DEVI",
+        "birth_date": "1958-07-14",
+        "issuer_url": ISSUER_URL,
+    }
+    return sample_record(
+        dose(1, 2, "primary", date(2021, 5, 3), "4121Z025"),
+        dose(2, 2, "primary", date(2021, 8, 2), "4121Z107"),
+        dose(3, 3, "precaution", date(2022, 2, 14), "4122Z011"),
+        **{**fields, **changes},
     )
-    return dataclasses.replace(record, **changes)
 
 
 def new_key() -> SigningKey:
@@ -137,6 +128,24 @@ def test_it_codes_a_dose_in_snomed_without_a_cvx_code() -> None:
     assert entries[1]["resource"]["vaccineCode"] == {
         "coding": [{"system": "http://snomed.info/sct", "code": "1119305005"}]
     }
+
+
+def test_a_verifier_names_snomed_and_cvx_coded_doses() -> None:
+    record = make_record()
+    doses = (
+        dataclasses.replace(record.doses[0], codes={"snomed": "1162643001"}),
+        dataclasses.replace(record.doses[1], codes={"cvx": "04"}),
+    )
+    key = new_key()
+    text = shc.encode(make_record(doses=doses), key)
+
+    verdict = shc.verify(text, trust_for(key), at=ISSUED_AT + timedelta(days=1))
+
+    assert verdict.summary is not None
+    assert [d.vaccine for d in verdict.summary.doses] == [
+        "SARS-CoV-2 recombinant spike protein antigen vaccine",
+        "Measles and rubella (MR)",
+    ]
 
 
 def test_it_refuses_a_dose_without_a_cvx_or_snomed_code() -> None:

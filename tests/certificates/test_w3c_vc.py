@@ -28,7 +28,9 @@ from vaxnet.certificates.formats.base import (
     TrustedKey,
     Verdict,
 )
-from vaxnet.certificates.record import CertificateRecord, DoseEntry
+from vaxnet.certificates.record import DoseEntry
+
+from .records import covishield_dose, sample_record
 
 VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors"
 DIVOC = VECTORS / "divoc"
@@ -49,39 +51,19 @@ def trusted(pem: str, kid: str, **kw: Any) -> TrustedKey:
 
 def dose(number: int, given_on: date) -> DoseEntry:
     """Return one Covishield dose of a two-dose series."""
-    return DoseEntry(
-        number=number,
-        series=2,
-        kind="primary",
-        vaccine_code="COVISHIELD",
-        vaccine_name="Covishield",
-        manufacturer="Serum Institute of India",
-        lot=f"4121Z{number:03d}",
-        given_on=given_on,
-        facility="Hill Town PHC",
-        region="Hill District",
-        country="IN",
-        target="covid19",
-    )
+    return covishield_dose(number, given_on, lot=f"4121Z{number:03d}", facility="Hill Town PHC")
 
 
-RECORD = CertificateRecord(
+RECORD = sample_record(
+    dose(1, date(2024, 1, 2)),
+    dose(2, date(2024, 2, 9)),
     certificate_id="URN:UVCI:01:IN:7QX2M9KD4RT1#P",
-    kind="final",
-    version=1,
     issued_at=datetime(2024, 3, 5, 10, 0, 7, 250000, tzinfo=UTC),
     name="अनीता शर्मा",
     name_latin="ANITA<SHARMA",
     birth_date="1980-06-01",
-    sex="female",
-    masked_id="XXXX XXXX 1234",
-    id_type="aadhaar",
-    reference="12345678901234",
-    doses=(dose(1, date(2024, 1, 2)), dose(2, date(2024, 2, 9))),
     issuer="Ministry of Health",
-    issuer_country="IN",
     issuer_url="https://vaccinate.test",
-    target="covid19",
 )
 
 EXPECTED_SUMMARY = Summary(

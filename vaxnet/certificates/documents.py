@@ -23,7 +23,7 @@ from vaxnet.certificates.services import certificate_sign
 from vaxnet.core.errors import DomainError
 from vaxnet.core.i18n import localized
 from vaxnet.core.qr import QrSymbol
-from vaxnet.people.models import Beneficiary
+from vaxnet.people.models import Account, Beneficiary
 
 DOMESTIC = "domestic"
 INTERNATIONAL = "international"
@@ -193,6 +193,51 @@ def _kept(certificate: Certificate, choice: Choice) -> bytes | None:
     ).values_list("pdf", flat=True)[:1]
     for pdf in found:
         return bytes(pdf)
+    return None
+
+
+@dataclass(frozen=True)
+class KeptDocument:
+    """A kept PDF found without loading its certificate: what the response needs."""
+
+    pdf: bytes
+    etag: str
+    filename: str
+
+
+def kept_document_of(
+    *, account: Account, reference: str, target: str, language: str, variant: str
+) -> KeptDocument | None:
+    """Return the kept PDF of one of the account's people with the variant's default codes.
+
+    One query answers a repeat download (the common case, and the national peak's);
+    None sends the caller down the full path (`document_choice`, `certificate_document`),
+    which also gives the refusals.
+    """
+    offered = [code for code, _name in settings.LANGUAGES]
+    if variant == INTERNATIONAL or language not in offered:
+        return None  # rare: the full path settles the language and the codes
+    choice = Choice(language=language, variant=variant, codes=DEFAULT_CODES[variant])
+    found = (
+        CertificateDocument.objects.filter(
+            certificate__beneficiary__reference=reference,
+            certificate__beneficiary__account=account,
+            certificate__target=target,
+            certificate__status=Certificate.Status.VALID,
+            language=choice.language,
+            variant=choice.variant,
+            codes=choice.key,
+        )
+        .order_by()
+        .values_list("pdf", "certificate__uvci", "certificate__version")[:1]
+    )
+    for pdf, uvci, version in found:
+        certificate = Certificate(uvci=uvci, version=version, target=target)
+        return KeptDocument(
+            pdf=bytes(pdf),
+            etag=document_etag(certificate, choice),
+            filename=pdf_filename(certificate, choice.language),
+        )
     return None
 
 

@@ -1,6 +1,6 @@
 """Citizen pages: the account's certificates, and their PDFs to download."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -14,6 +14,7 @@ from vaxnet.certificates.documents import (
     DOMESTIC,
     INTERNATIONAL,
     Choice,
+    KeptDocument,
     certificate_document,
     current_certificate,
     current_certificates_of,
@@ -35,28 +36,42 @@ def requested_codes(values: Iterable[str]) -> list[str]:
     return [code for value in values for code in value[:100].split(",") if code.strip()]
 
 
-def document_response(
-    request: HttpRequest, certificate: Certificate, choice: Choice
+def pdf_response(
+    request: HttpRequest, *, etag: str, filename: str, pdf: Callable[[], bytes]
 ) -> HttpResponse:
-    """Answer the PDF of a checked choice, or 304 when the caller holds this very version."""
-    etag = document_etag(certificate, choice)
+    """Answer a certificate PDF, or 304 when the caller holds this very version."""
     if etag in request.headers.get("If-None-Match", ""):
         response: HttpResponse = HttpResponseNotModified()
     else:
-        pdf = certificate_document(
-            certificate=certificate,
-            language=choice.language,
-            variant=choice.variant,
-            codes=choice.codes,
-        )
-        response = HttpResponse(pdf, content_type="application/pdf")
-        filename = pdf_filename(certificate, choice.language)
+        response = HttpResponse(pdf(), content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["ETag"] = etag
     # Personal data: browsers may keep it, shared caches never. A new version of the
     # certificate has a new ETag, so revalidation always finds a correction.
     patch_cache_control(response, private=True, no_cache=True)
     return response
+
+
+def document_response(
+    request: HttpRequest, certificate: Certificate, choice: Choice
+) -> HttpResponse:
+    """Answer the PDF of a checked choice, rendered and kept on first download."""
+    return pdf_response(
+        request,
+        etag=document_etag(certificate, choice),
+        filename=pdf_filename(certificate, choice.language),
+        pdf=lambda: certificate_document(
+            certificate=certificate,
+            language=choice.language,
+            variant=choice.variant,
+            codes=choice.codes,
+        ),
+    )
+
+
+def kept_response(request: HttpRequest, kept: KeptDocument) -> HttpResponse:
+    """Answer a PDF found kept by `documents.kept_document_of`."""
+    return pdf_response(request, etag=kept.etag, filename=kept.filename, pdf=lambda: kept.pdf)
 
 
 @require_GET

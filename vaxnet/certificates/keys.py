@@ -111,6 +111,34 @@ def _name(common_name: str, country: str) -> x509.Name:
     )
 
 
+def ca_key_usage() -> x509.KeyUsage:
+    """Return the key usage of a country signing CA: it signs certificates and CRLs only."""
+    return _key_usage(key_cert_sign=True, crl_sign=True)
+
+
+def signer_key_usage() -> x509.KeyUsage:
+    """Return the key usage of a document signer: it signs documents only."""
+    return _key_usage(digital_signature=True)
+
+
+def _key_usage(**allowed: bool) -> x509.KeyUsage:
+    flags = dict.fromkeys(
+        (
+            "digital_signature",
+            "content_commitment",
+            "key_encipherment",
+            "data_encipherment",
+            "key_agreement",
+            "key_cert_sign",
+            "crl_sign",
+            "encipher_only",
+            "decipher_only",
+        ),
+        False,
+    )
+    return x509.KeyUsage(**{**flags, **allowed})
+
+
 class KeyStore:
     """The signing keys in one folder."""
 
@@ -288,20 +316,7 @@ class KeyStore:
             .not_valid_before(now - timedelta(minutes=5))
             .not_valid_after(now + timedelta(days=365 * years))
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=False,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
+            .add_extension(ca_key_usage(), critical=True)
             .sign(key, hashes.SHA256())
         )
         _write_private(key_path, key)
@@ -337,20 +352,7 @@ class KeyStore:
                     .serial_number(x509.random_serial_number())
                     .not_valid_before(now - timedelta(minutes=5))
                     .not_valid_after(not_after)
-                    .add_extension(
-                        x509.KeyUsage(
-                            digital_signature=True,
-                            content_commitment=False,
-                            key_encipherment=False,
-                            data_encipherment=False,
-                            key_agreement=False,
-                            key_cert_sign=False,
-                            crl_sign=False,
-                            encipher_only=False,
-                            decipher_only=False,
-                        ),
-                        critical=True,
-                    )
+                    .add_extension(signer_key_usage(), critical=True)
                     .add_extension(x509.ExtendedKeyUsage([DCC_EKU_VACCINATION]), critical=False)
                     .sign(ca_key, hashes.SHA256())
                 )

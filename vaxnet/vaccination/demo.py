@@ -65,6 +65,8 @@ class DaySummary:
     vaccinated: int = 0
     checked_in: int = 0
     walk_ins: int = 0
+    # The mobile number of someone vaccinated today: sign in with it to see a certificate.
+    certificate_phone: str = ""
     waiting: list[Waiting] = field(default_factory=list)
 
 
@@ -189,6 +191,8 @@ class DayDemo:
                     )
                     summary.vaccinated += 1
                     summary.checked_in -= 1
+                    if beneficiary.account is not None and not summary.certificate_phone:
+                        summary.certificate_phone = beneficiary.account.phone
             else:
                 summary.waiting.append(
                     Waiting(

@@ -75,6 +75,25 @@ CVX_NAMES = {
     "506": "Convidecia (CanSino)",
     "510": "Sinopharm BIBP COVID-19",
     "511": "CoronaVac (Sinovac)",
+    # Routine immunisation, as the packs code it.
+    "04": "Measles and rubella (MR)",
+    "10": "Inactivated polio (IPV)",
+    "19": "BCG",
+    "37": "Yellow fever",
+    "102": "DTP-Hib-Hepatitis B (pentavalent)",
+    "122": "Rotavirus",
+    "137": "HPV",
+    "177": "Pneumococcal conjugate (PCV10)",
+    "178": "Bivalent oral polio (bOPV)",
+}
+# SNOMED CT vaccine concepts, for doses a pack codes without CVX (the EU DCC value set's names).
+SNOMED_NAMES = {
+    "1119305005": "SARS-CoV-2 antigen vaccine",
+    "1119349007": "SARS-CoV-2 mRNA vaccine",
+    "1157024006": "Inactivated whole SARS-CoV-2 antigen vaccine",
+    "1162643001": "SARS-CoV-2 recombinant spike protein antigen vaccine",
+    "28531000087107": "COVID-19 vaccine",
+    "29061000087103": "COVID-19 non-replicating viral vector vaccine",
 }
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
@@ -376,9 +395,11 @@ def _vaccine(resource: dict[str, Any]) -> str:
     """Return a readable vaccine name for an Immunization, or its code."""
     codings = resource.get("vaccineCode", {}).get("coding", [])
     for coding in codings:
+        code = str(coding.get("code", ""))
         if coding.get("system") == CVX:
-            code = str(coding.get("code", ""))
             return CVX_NAMES.get(code, code)
+        if coding.get("system") == SNOMED:
+            return SNOMED_NAMES.get(code, code)
     return str(codings[0].get("code", "")) if codings else ""
 
 

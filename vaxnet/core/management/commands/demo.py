@@ -196,6 +196,13 @@ class Command(BaseCommand):
                 f"  {person.name:<20} {person.reference}  {person.id_type}: {person.id_number}"
                 f"  code {person.security_code}"
             )
+        if day.certificate_phone:
+            self.stdout.write(
+                _(
+                    "Certificates: sign in at /account/ with {phone} (the code is printed "
+                    "here), then open Vaccination certificates; check one at /verify/."
+                ).format(phone=day.certificate_phone)
+            )
 
     def _reset(self, country: Country) -> None:
         demo = Facility.objects.filter(country=country, code__startswith=DEMO_PREFIX)
