@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
@@ -89,6 +88,8 @@ def current_certificate(beneficiary: Beneficiary, target: str | None = None) -> 
         raise DomainError(
             "no_certificate", _("There is no certificate for this person yet."), status=404
         )
+    # The caller's person, with what it loaded (its ID document type): not read again.
+    certificate.beneficiary = beneficiary
     return certificate
 
 
@@ -249,11 +250,16 @@ def _render(certificate: Certificate, choice: Choice) -> bytes:
     makers = _qr_makers()
     payloads = certificate.payloads
     qr_codes = [(CODE_LABELS[code], makers[code](payloads[code])) for code in choice.codes]
-    names = (
-        Beneficiary.objects.filter(pk=certificate.beneficiary_id)
-        .values_list("id_type__names", flat=True)
-        .first()
-    )
+    if Certificate.beneficiary.is_cached(certificate) and Beneficiary.id_type.is_cached(
+        certificate.beneficiary
+    ):
+        names = certificate.beneficiary.id_type.names
+    else:
+        names = (
+            Beneficiary.objects.filter(pk=certificate.beneficiary_id)
+            .values_list("id_type__names", flat=True)
+            .first()
+        )
     with translation.override(choice.language):
         id_type_name = localized(names) if names else ""
     return certificate_pdf(
@@ -270,8 +276,7 @@ def certificate_document(
 ) -> bytes:
     """Return the certificate's PDF for this choice, rendered on first download and kept.
 
-    The certificate is signed first if it never was. Two first downloads racing both render,
-    one keeps its PDF and the other answers with the kept one.
+    The certificate is signed first if it never was.
     """
     certificate, choice = document_choice(
         certificate=certificate, language=language, variant=variant, codes=codes
@@ -279,21 +284,25 @@ def certificate_document(
     kept = _kept(certificate, choice)
     if kept is not None:
         return kept
+    # The lean read left out what a render needs: both in one query.
+    deferred = certificate.get_deferred_fields() & {"record", "payloads"}
+    if deferred:
+        certificate.refresh_from_db(fields=sorted(deferred))
     pdf = _render(certificate, choice)
-    try:
-        with transaction.atomic():
-            CertificateDocument.objects.create(
+    # Two first downloads racing both render; the first row stays. The renders are the same
+    # bytes (the PDF's dates are the certificate's), so the loser answers with its own.
+    CertificateDocument.objects.bulk_create(
+        [
+            CertificateDocument(
                 certificate_id=certificate.pk,
                 language=choice.language,
                 variant=choice.variant,
                 codes=choice.key,
                 pdf=pdf,
             )
-    except IntegrityError:
-        kept = _kept(certificate, choice)
-        if kept is None:  # pragma: no cover - the constraint failed for another reason
-            raise
-        return kept
+        ],
+        ignore_conflicts=True,
+    )
     return pdf
 
 
