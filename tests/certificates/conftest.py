@@ -26,19 +26,18 @@ from ..vaccination.day import (
 )
 
 
-def give_dose(
+def _dose(
     beneficiary: Beneficiary,
     number: int,
     *,
     session: Session,
     batch: Batch,
     by: User,
-    days_ago: int = 0,
+    days_ago: int,
     kind: str = "primary",
 ) -> Vaccination:
-    """Record dose `number` as given `days_ago` days before the test day, with its events."""
     on: date = TODAY - timedelta(days=days_ago)
-    vaccination = Vaccination(
+    return Vaccination(
         beneficiary=beneficiary,
         vaccine=session.vaccine,
         target=session.vaccine.target,
@@ -53,10 +52,35 @@ def give_dose(
         site="left_arm",
         recorded_at=NOW - timedelta(days=days_ago),
     )
+
+
+def give_dose(
+    beneficiary: Beneficiary,
+    number: int,
+    *,
+    session: Session,
+    batch: Batch,
+    by: User,
+    days_ago: int = 0,
+    kind: str = "primary",
+) -> Vaccination:
+    """Record dose `number` as given `days_ago` days before the test day, with its events."""
+    vaccination = _dose(
+        beneficiary, number, session=session, batch=batch, by=by, days_ago=days_ago, kind=kind
+    )
     with transaction.atomic():
         insert_vaccination(vaccination)
         session_doses_take(session=session, batch=batch, doses=1, by=by, at=NOW)
         events.dose_recorded(vaccination)
+    return vaccination
+
+
+def insert_dose(
+    beneficiary: Beneficiary, number: int, *, session: Session, batch: Batch, by: User
+) -> Vaccination:
+    """Record dose `number` as given on the test day, without its events (a batch's doses)."""
+    vaccination = _dose(beneficiary, number, session=session, batch=batch, by=by, days_ago=0)
+    insert_vaccination(vaccination)
     return vaccination
 
 
@@ -67,6 +91,7 @@ __all__ = [
     "citizen",
     "clock",
     "give_dose",
+    "insert_dose",
     "phc_store",
     "today_session",
 ]

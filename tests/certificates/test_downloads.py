@@ -332,11 +332,11 @@ def test_a_repeat_cowin_download_reads_the_kept_pdf_in_one_query(
     dosed: Beneficiary, citizen: Account
 ) -> None:
     client = Client()
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {_public_token(citizen)}"}
-    first = client.get(COWIN, {"beneficiary_reference_id": dosed.reference}, **auth)
+    auth = {"Authorization": f"Bearer {_public_token(citizen)}"}
+    first = client.get(COWIN, {"beneficiary_reference_id": dosed.reference}, headers=auth)
 
     with CaptureQueriesContext(connection) as queries:
-        again = client.get(COWIN, {"beneficiary_reference_id": dosed.reference}, **auth)
+        again = client.get(COWIN, {"beneficiary_reference_id": dosed.reference}, headers=auth)
 
     assert again.status_code == 200
     assert again.content == first.content
@@ -351,8 +351,7 @@ def test_a_repeat_cowin_download_reads_the_kept_pdf_in_one_query(
     held = client.get(
         COWIN,
         {"beneficiary_reference_id": dosed.reference},
-        HTTP_IF_NONE_MATCH=first["ETag"],
-        **auth,
+        headers={**auth, "If-None-Match": first["ETag"]},
     )
     assert held.status_code == 304
 

@@ -5,17 +5,19 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from vaxnet.booking.models import Session
 from vaxnet.certificates.models import Certificate
 from vaxnet.certificates.queries import certificate_record, revoked_ids
-from vaxnet.certificates.services import certificate_issue
+from vaxnet.certificates.services import certificate_issue, certificates_issue
 from vaxnet.core.models import User
-from vaxnet.people.models import Beneficiary
+from vaxnet.people.models import Account, Beneficiary
 from vaxnet.stock.models import Batch
 from vaxnet.vaccination.corrections import vaccination_mark_in_error
 
-from .conftest import give_dose
+from ..booking.test_appointments import make_member
+from .conftest import give_dose, insert_dose
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
@@ -131,3 +133,43 @@ def test_racing_issuances_leave_exactly_one_valid_certificate(
         4,
         5,
     ]
+
+
+def test_a_batch_issues_everyones_certificate_in_a_fixed_number_of_statements(
+    citizen: Account, today_session: Session, batch: Batch, vaccinator: User
+) -> None:
+    people = [make_member(citizen, n, name=f"Person {n}") for n in range(2, 6)]
+    kw: dict[str, Any] = {"session": today_session, "batch": batch, "by": vaccinator}
+    for person in people:
+        give_dose(person, 1, days_ago=100, **kw)
+    vaccinations = [
+        insert_dose(person, 2, session=today_session, batch=batch, by=vaccinator)
+        for person in people
+    ]
+
+    with CaptureQueriesContext(connection) as one:
+        first = certificates_issue(pairs=[(vaccinations[0].beneficiary_id, "covid19")])
+    with CaptureQueriesContext(connection) as three:
+        rest = certificates_issue(pairs=[(v.beneficiary_id, v.target) for v in vaccinations[1:]])
+
+    assert len(first) + len(rest) == len(people)
+    # Lock, merged duplicates, doses, ended, supersede, versions, schedules, prefixes, insert:
+    # as many statements for three people as for one.
+    assert len(three.captured_queries) == len(one.captured_queries)
+    for person in people:
+        assert _certificates(person) == [
+            (1, "provisional", "superseded", 1),
+            (2, "final", "valid", 2),
+        ]
+
+
+def test_a_batch_skips_people_without_doses_and_merged_registrations(
+    asha: Beneficiary, citizen: Account, today_session: Session, batch: Batch, vaccinator: User
+) -> None:
+    give_dose(asha, 1, session=today_session, batch=batch, by=vaccinator)
+    nobody = make_member(citizen, 7, name="No Dose")
+
+    issued = certificates_issue(pairs=[(asha.pk, "covid19"), (nobody.pk, "covid19")])
+
+    assert [c.beneficiary_id for c in issued] == [asha.pk]
+    assert _certificates(nobody) == []

@@ -6,20 +6,21 @@ writes the certificate's row: the record, the signatures and the PDF are made on
 (`certificate_sign`) and kept, so that recording stays fast at a national peak.
 """
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from vaxnet.certificates.formats.base import EU_DCC, SHC, W3C_VC
 from vaxnet.certificates.keys import keystore
 from vaxnet.certificates.models import Certificate, new_uvci
-from vaxnet.certificates.queries import certificate_record, dose_owners
+from vaxnet.certificates.queries import certificate_record
 from vaxnet.core.audit import audit_record
 from vaxnet.core.models import User
 from vaxnet.people.models import Beneficiary
@@ -29,16 +30,13 @@ from vaxnet.vaccines.models import VaccineDose
 KIND_OF_DOSE = {"booster": Certificate.Kind.BOOSTER, "precaution": Certificate.Kind.BOOSTER}
 
 
-def _kind(last: Mapping[str, Any]) -> str:
+def _kind(last: Mapping[str, Any], primary_doses: int) -> str:
     """Return the kind of certificate a person's last valid dose makes."""
     if last["dose_kind"] in KIND_OF_DOSE:
         return KIND_OF_DOSE[last["dose_kind"]]
-    primary = VaccineDose.objects.filter(
-        vaccine_id=last["vaccine_id"], kind=VaccineDose.Kind.PRIMARY
-    ).count()
-    return (
-        Certificate.Kind.FINAL if last["dose_number"] >= primary else Certificate.Kind.PROVISIONAL
-    )
+    if last["dose_number"] >= primary_doses:
+        return Certificate.Kind.FINAL
+    return Certificate.Kind.PROVISIONAL
 
 
 def certificate_issue(
@@ -55,64 +53,122 @@ def certificate_issue(
     given `revoked_for`, revoked (it goes on the revocation list). Returns None when the person
     has no valid dose left for the disease.
     """
+    issued = certificates_issue(
+        pairs=[(beneficiary_id, target)], revoked_for=revoked_for, actor=actor, at=at
+    )
+    return issued[0] if issued else None
+
+
+def certificates_issue(
+    *,
+    pairs: Iterable[tuple[int, str]],
+    revoked_for: str = "",
+    actor: User | None = None,
+    at: datetime | None = None,
+) -> list[Certificate]:
+    """Issue anew the certificates of many (person, disease) pairs in a few statements.
+
+    As `certificate_issue`, for a whole batch of offline records at once: the statements do
+    not grow with the batch (the people are locked in one, their doses read in one, the old
+    certificates ended in one and the new ones inserted in one).
+    """
     at = at or timezone.now()
+    wanted = sorted(set(pairs))
+    if not wanted:
+        return []
+    people = sorted({person for person, _target in wanted})
+    targets = sorted({target for _person, target in wanted})
     with transaction.atomic():
         # One issuance per person at a time: the second waits, then sees the first's result.
-        held = list(
+        # In primary-key order, so that two batches never wait for each other in a circle;
+        # without the default ordering's join to the (nullable) account, which PostgreSQL
+        # refuses to lock.
+        merged_into = dict(
             Beneficiary.objects.select_for_update()
-            .filter(pk=beneficiary_id)
-            # Without the default ordering's join to the (nullable) account, which
-            # PostgreSQL refuses to lock.
-            .order_by()
-            .values_list("merged_into_id", flat=True)
+            .filter(pk__in=people)
+            .order_by("pk")
+            .values_list("pk", "merged_into_id")
         )
-        # A registration merged into another has no certificate of its own: its doses show
-        # on the kept person's.
-        merged = bool(held and held[0])
-        doses = list(
+        # A person's certificate lists their doses and those of registrations merged into
+        # them; a registration merged into another has no certificate of its own.
+        owner = {person: person for person in people}
+        owner.update(
+            Beneficiary.objects.filter(merged_into_id__in=people)
+            .order_by()
+            .values_list("pk", "merged_into_id")
+        )
+        counted: Counter[tuple[int, str]] = Counter()
+        last: dict[tuple[int, str], dict[str, Any]] = {}
+        for dose in (
             Vaccination.objects.filter(
-                beneficiary_id__in=dose_owners(beneficiary_id),
-                target=target,
-                status=Vaccination.Status.VALID,
+                beneficiary_id__in=owner, target__in=targets, status=Vaccination.Status.VALID
             )
             .order_by("dose_number")
-            .values("dose_number", "dose_kind", "vaccine_id")
+            .values("beneficiary_id", "target", "dose_number", "dose_kind", "vaccine_id")
+        ):
+            key = (owner[dose["beneficiary_id"]], dose["target"])
+            counted[key] += 1
+            last[key] = dict(dose)
+        exact = Q()
+        for person, target in wanted:
+            exact |= Q(beneficiary_id=person, target=target)
+        ended = list(
+            Certificate.objects.filter(exact, status=Certificate.Status.VALID)
+            .order_by()
+            .values_list("beneficiary_id", "target")
         )
-        ended = Certificate.objects.filter(
-            beneficiary_id=beneficiary_id, target=target, status=Certificate.Status.VALID
-        ).update(
-            status=Certificate.Status.REVOKED if revoked_for else Certificate.Status.SUPERSEDED,
-            revoked_for=revoked_for,
-            ended_at=at,
-        )
-        if ended and revoked_for:
-            audit_record(
-                actor=actor,
-                action="certificate.revoke",
-                object_type="certificates.certificate",
-                object_id=f"{beneficiary_id}:{target}",
-                data={"reason": revoked_for},
+        if ended:
+            Certificate.objects.filter(exact, status=Certificate.Status.VALID).update(
+                status=Certificate.Status.REVOKED if revoked_for else Certificate.Status.SUPERSEDED,
+                revoked_for=revoked_for,
+                ended_at=at,
             )
-        if not doses or merged:
-            return None
-        last_version = Certificate.objects.filter(
-            beneficiary_id=beneficiary_id, target=target
-        ).aggregate(v=Max("version"))["v"]
-        prefix = (
-            Beneficiary.objects.filter(pk=beneficiary_id)
-            .values_list("country__config__certificate__uvci_prefix", flat=True)
-            .first()
+        if revoked_for:
+            for person, target in ended:
+                audit_record(
+                    actor=actor,
+                    action="certificate.revoke",
+                    object_type="certificates.certificate",
+                    object_id=f"{person}:{target}",
+                    data={"reason": revoked_for},
+                )
+        issuing = [pair for pair in wanted if pair in last and not merged_into.get(pair[0])]
+        if not issuing:
+            return []
+        versions = {
+            (person, target): version
+            for person, target, version in Certificate.objects.filter(exact)
+            .order_by()
+            .values("beneficiary_id", "target")
+            .annotate(version=Max("version"))
+            .values_list("beneficiary_id", "target", "version")
+        }
+        primary = Counter(
+            VaccineDose.objects.filter(
+                vaccine_id__in={last[pair]["vaccine_id"] for pair in issuing},
+                kind=VaccineDose.Kind.PRIMARY,
+            ).values_list("vaccine_id", flat=True)
         )
-        certificate = Certificate.objects.create(
-            uvci=new_uvci(str(prefix or f"URN:UVCI:01:{settings.VAXNET_COUNTRY}")),
-            beneficiary_id=beneficiary_id,
-            target=target,
-            kind=_kind(doses[-1]),
-            version=(last_version or 0) + 1,
-            doses=len(doses),
-            issued_at=at,
+        prefixes = dict(
+            Beneficiary.objects.filter(pk__in={person for person, _target in issuing})
+            .order_by()
+            .values_list("pk", "country__config__certificate__uvci_prefix")
         )
-    return certificate
+        certificates = [
+            Certificate(
+                uvci=new_uvci(
+                    str(prefixes.get(person) or f"URN:UVCI:01:{settings.VAXNET_COUNTRY}")
+                ),
+                beneficiary_id=person,
+                target=target,
+                kind=_kind(last[(person, target)], primary[last[(person, target)]["vaccine_id"]]),
+                version=versions.get((person, target), 0) + 1,
+                doses=counted[(person, target)],
+                issued_at=at,
+            )
+            for person, target in issuing
+        ]
+        return Certificate.objects.bulk_create(certificates)
 
 
 def certificates_reissue(

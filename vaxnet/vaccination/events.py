@@ -5,8 +5,15 @@ each of those apps adds its call here, so that a dose and everything derived fro
 commit together.
 """
 
+from collections.abc import Iterable
+from datetime import datetime
+
 from vaxnet.certificates.models import Certificate
-from vaxnet.certificates.services import certificate_issue, certificates_reissue
+from vaxnet.certificates.services import (
+    certificate_issue,
+    certificates_issue,
+    certificates_reissue,
+)
 from vaxnet.vaccination.models import Vaccination
 
 
@@ -17,6 +24,11 @@ def dose_recorded(vaccination: Vaccination) -> None:
         target=vaccination.target,
         at=vaccination.recorded_at,
     )
+
+
+def doses_recorded(vaccinations: Iterable[Vaccination], *, at: datetime) -> None:
+    """Bring what derives from many people's doses up to date after a batch was recorded."""
+    certificates_issue(pairs=[(v.beneficiary_id, v.target) for v in vaccinations], at=at)
 
 
 def dose_entered_in_error(vaccination: Vaccination) -> None:

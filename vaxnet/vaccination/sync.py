@@ -458,8 +458,7 @@ def _follow_up(state: _Batch) -> None:
         _insert_many(messages)
         ids = [message.pk for message in messages]
         transaction.on_commit(partial(_dispatch_all, ids), robust=True)
-    for pending in state.inserted:
-        events.dose_recorded(pending.vaccination)
+    events.doses_recorded([pending.vaccination for pending in state.inserted], at=state.now)
 
 
 def _finish(state: _Batch) -> None:
