@@ -19,7 +19,7 @@ from vaxnet.certificates.documents import (
     pdf_filename,
 )
 from vaxnet.certificates.models import Certificate, CertificateDocument
-from vaxnet.certificates.services import certificates_reissue
+from vaxnet.certificates.services import certificate_sign, certificates_reissue
 from vaxnet.core.errors import DomainError
 from vaxnet.core.models import User
 from vaxnet.countries.models import Country
@@ -354,6 +354,27 @@ def test_a_repeat_cowin_download_reads_the_kept_pdf_in_one_query(
         headers={**auth, "If-None-Match": first["ETag"]},
     )
     assert held.status_code == 304
+
+
+def test_a_first_cowin_render_reads_once_and_writes_once(
+    dosed: Beneficiary, citizen: Account
+) -> None:
+    certificate_sign(Certificate.objects.get(beneficiary=dosed, status="valid"))
+    auth = {"Authorization": f"Bearer {_public_token(citizen)}"}
+
+    with CaptureQueriesContext(connection) as queries:
+        response = Client().get(COWIN, {"beneficiary_reference_id": dosed.reference}, headers=auth)
+
+    assert response.status_code == 200
+    statements = [
+        q["sql"]
+        for q in queries.captured_queries
+        if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
+    ]
+    # The token; the certificate with its person and (absent) kept PDF; the kept PDF.
+    assert len(statements) == 3, statements
+    assert "certificates_certificatedocument" in statements[2]
+    assert CertificateDocument.objects.get().pdf == response.content
 
 
 def test_cowin_takes_the_appointment_token_too(dosed: Beneficiary, citizen: Account) -> None:

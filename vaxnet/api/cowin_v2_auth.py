@@ -51,11 +51,16 @@ from vaxnet.booking.services import appointment_book, appointment_cancel, appoin
 from vaxnet.booking.slip import appointment_slip_pdf
 from vaxnet.certificates.documents import (
     DOMESTIC,
+    KeptDocument,
     current_certificate,
     document_choice,
-    kept_document_of,
+    download_of,
 )
-from vaxnet.certificates.download_views import document_response, kept_response
+from vaxnet.certificates.download_views import (
+    document_response,
+    kept_response,
+    rendered_response,
+)
 from vaxnet.core.errors import DomainError, NotFound
 from vaxnet.core.ratelimit import RateLimited, check_rate, count_held_soon, held
 from vaxnet.countries.models import Country
@@ -579,16 +584,19 @@ def certificate_download(request: HttpRequest, beneficiary_reference_id: str) ->
     _reads_rate(account)
     if not beneficiary_reference_id.strip():
         raise DomainError("invalid_input", _("Input parameter missing."), field="beneficiary")
-    # A repeat download, the common case at a peak: one query for the kept PDF.
-    kept = kept_document_of(
+    # A repeat download, the common case at a peak: the kept PDF in one query; a first
+    # render: what it needs from the same query.
+    found = download_of(
         account=account,
         reference=beneficiary_reference_id.strip()[:40],
         target="covid19",
         language=account.language,
         variant=DOMESTIC,
     )
-    if kept is not None and account.active:
-        return kept_response(request, kept)
+    if isinstance(found, KeptDocument):
+        return kept_response(request, found)
+    if found is not None:
+        return rendered_response(request, *found)
     beneficiary = beneficiary_for_account(account, beneficiary_reference_id[:40])
     # CoWIN's certificate was for COVID-19; another disease's is given where a pack has no
     # COVID-19 certificate for the person.

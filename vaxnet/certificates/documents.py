@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
@@ -206,40 +206,73 @@ class KeptDocument:
     filename: str
 
 
-def kept_document_of(
+def download_of(
     *, account: Account, reference: str, target: str, language: str, variant: str
-) -> KeptDocument | None:
-    """Return the kept PDF of one of the account's people with the variant's default codes.
+) -> KeptDocument | tuple[Certificate, Choice] | None:
+    """Return, in one query, a person's kept PDF, or what rendering it needs.
 
-    One query answers a repeat download (the common case, and the national peak's);
-    None sends the caller down the full path (`document_choice`, `certificate_document`),
-    which also gives the refusals.
+    For one of the account's people and the variant's default codes: the kept PDF (a repeat
+    download, the common case at a peak), or the signed certificate with its record,
+    payloads and the person's ID document type loaded, and the choice to render (a first
+    render). None sends the caller down the full path (`document_choice`,
+    `certificate_document`): a certificate never signed, another language, the refusals.
     """
     offered = [code for code, _name in settings.LANGUAGES]
-    if variant == INTERNATIONAL or language not in offered:
+    if variant == INTERNATIONAL or language not in offered or not account.active:
         return None  # rare: the full path settles the language and the codes
     choice = Choice(language=language, variant=variant, codes=DEFAULT_CODES[variant])
+    kept = CertificateDocument.objects.filter(
+        certificate=OuterRef("pk"),
+        language=choice.language,
+        variant=choice.variant,
+        codes=choice.key,
+    ).values("pdf")[:1]
     found = (
-        CertificateDocument.objects.filter(
-            certificate__beneficiary__reference=reference,
-            certificate__beneficiary__account=account,
-            certificate__target=target,
-            certificate__status=Certificate.Status.VALID,
-            language=choice.language,
-            variant=choice.variant,
-            codes=choice.key,
+        Certificate.objects.filter(
+            beneficiary__reference=reference,
+            beneficiary__account=account,
+            target=target,
+            status=Certificate.Status.VALID,
         )
-        .order_by()
-        .values_list("pdf", "certificate__uvci", "certificate__version")[:1]
+        .select_related("beneficiary__id_type")
+        .annotate(kept_pdf=Subquery(kept))
+        .order_by()[:1]
     )
-    for pdf, uvci, version in found:
-        certificate = Certificate(uvci=uvci, version=version, target=target)
-        return KeptDocument(
-            pdf=bytes(pdf),
-            etag=document_etag(certificate, choice),
-            filename=pdf_filename(certificate, choice.language),
-        )
+    for certificate in found:
+        pdf = getattr(certificate, "kept_pdf", None)
+        if pdf is not None:
+            return KeptDocument(
+                pdf=bytes(pdf),
+                etag=document_etag(certificate, choice),
+                filename=pdf_filename(certificate, choice.language),
+            )
+        if certificate.is_signed() and all(c in certificate.payloads for c in choice.codes):
+            return certificate, choice
     return None
+
+
+def document_render(certificate: Certificate, choice: Choice) -> bytes:
+    """Render a signed certificate's PDF for a checked choice and keep it."""
+    # A lean read left out what a render needs: both in one query.
+    deferred = certificate.get_deferred_fields() & {"record", "payloads"}
+    if deferred:
+        certificate.refresh_from_db(fields=sorted(deferred))
+    pdf = _render(certificate, choice)
+    # Two first downloads racing both render; the first row stays. The renders are the same
+    # bytes (the PDF's dates are the certificate's), so the loser answers with its own.
+    CertificateDocument.objects.bulk_create(
+        [
+            CertificateDocument(
+                certificate_id=certificate.pk,
+                language=choice.language,
+                variant=choice.variant,
+                codes=choice.key,
+                pdf=pdf,
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    return pdf
 
 
 def _render(certificate: Certificate, choice: Choice) -> bytes:
@@ -284,26 +317,7 @@ def certificate_document(
     kept = _kept(certificate, choice)
     if kept is not None:
         return kept
-    # The lean read left out what a render needs: both in one query.
-    deferred = certificate.get_deferred_fields() & {"record", "payloads"}
-    if deferred:
-        certificate.refresh_from_db(fields=sorted(deferred))
-    pdf = _render(certificate, choice)
-    # Two first downloads racing both render; the first row stays. The renders are the same
-    # bytes (the PDF's dates are the certificate's), so the loser answers with its own.
-    CertificateDocument.objects.bulk_create(
-        [
-            CertificateDocument(
-                certificate_id=certificate.pk,
-                language=choice.language,
-                variant=choice.variant,
-                codes=choice.key,
-                pdf=pdf,
-            )
-        ],
-        ignore_conflicts=True,
-    )
-    return pdf
+    return document_render(certificate, choice)
 
 
 def pdf_filename(certificate: Certificate, language: str) -> str:

@@ -20,6 +20,7 @@ from vaxnet.certificates.documents import (
     current_certificates_of,
     document_choice,
     document_etag,
+    document_render,
     pdf_filename,
 )
 from vaxnet.certificates.formats.base import EU_DCC, FORMATS
@@ -66,6 +67,18 @@ def document_response(
             variant=choice.variant,
             codes=choice.codes,
         ),
+    )
+
+
+def rendered_response(
+    request: HttpRequest, certificate: Certificate, choice: Choice
+) -> HttpResponse:
+    """Answer the PDF of a signed certificate found with `documents.download_of`, rendered."""
+    return pdf_response(
+        request,
+        etag=document_etag(certificate, choice),
+        filename=pdf_filename(certificate, choice.language),
+        pdf=lambda: document_render(certificate, choice),
     )
 
 
