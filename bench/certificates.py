@@ -27,10 +27,12 @@ Pairs alternate in rounds and ratios are taken from their totals. Every answer m
 valid, or the bench fails (exit status 1).
 
 Environment: BENCH_PEOPLE (default 2000), BENCH_SECONDS (per wrk round, default 3),
-BENCH_ROUNDS (default 5), BENCH_CONNECTIONS (wrk connections, default 8: the server's
-2 workers x 4 threads; more only queue), BENCH_CLIENTS (threads for first downloads and
+BENCH_ROUNDS (default 5), BENCH_CONNECTIONS (wrk connections, default 4: twice the server's
+2 workers x 1 thread; more only queue), BENCH_CLIENTS (threads for first downloads and
 renders, default 4), BENCH_SIGN_SECONDS (per operation in (c), default 1.5),
-BENCH_THREADS (per gthread worker, default 4), BENCH_POSTGRES (server URL without database),
+BENCH_THREADS (per gthread worker, default 1: certificates are CPU work, and a second thread
+in a worker only adds GIL contention; 4 threads give about 10% less), BENCH_POSTGRES (server
+URL without database),
 BENCH_REDIS (URL with database number; it is flushed), BENCH_PROFILE=1 (profile kept
 downloads and first renders in-process with cProfile after the run).
 """
@@ -56,6 +58,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+# Read by bench.booking's server settings when it is imported: one thread a worker here.
+os.environ.setdefault("BENCH_THREADS", "1")
 
 from bench.booking import (  # noqa: E402
     Run,
@@ -71,7 +75,7 @@ from bench.booking import Total as WrkTotal  # noqa: E402
 PEOPLE = int(os.environ.get("BENCH_PEOPLE", "2000"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
-CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "4"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "4"))
 SIGN_SECONDS = float(os.environ.get("BENCH_SIGN_SECONDS", "1.5"))
 POSTGRES = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432").rstrip("/")
@@ -719,7 +723,7 @@ def main() -> int:
                 print(
                     f"data built in {time.monotonic() - started:.0f} s: {PEOPLE} people, 2 doses "
                     f"and a final certificate each, languages {'/'.join(LANGUAGES)}; gunicorn "
-                    f"2 gthread workers x {os.environ.get('BENCH_THREADS', '4')} threads; wrk "
+                    f"2 gthread workers x {os.environ.get('BENCH_THREADS', '1')} threads; wrk "
                     f"{CONNECTIONS} connections, {ROUNDS} rounds of {SECONDS:.0f} s; "
                     f"{CLIENTS} client threads",
                     flush=True,

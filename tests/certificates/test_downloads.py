@@ -356,7 +356,7 @@ def test_a_repeat_cowin_download_reads_the_kept_pdf_in_one_query(
     assert held.status_code == 304
 
 
-def test_a_first_cowin_render_reads_once_and_writes_once(
+def test_a_first_cowin_render_reads_twice_and_writes_once(
     dosed: Beneficiary, citizen: Account
 ) -> None:
     certificate_sign(Certificate.objects.get(beneficiary=dosed, status="valid"))
@@ -371,9 +371,10 @@ def test_a_first_cowin_render_reads_once_and_writes_once(
         for q in queries.captured_queries
         if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
     ]
-    # The token; the certificate with its person and (absent) kept PDF; the kept PDF.
-    assert len(statements) == 3, statements
-    assert "certificates_certificatedocument" in statements[2]
+    # The token; no kept PDF; the certificate with its person and signed data; the PDF kept.
+    assert len(statements) == 4, statements
+    assert "certificates_certificatedocument" in statements[1]
+    assert "certificates_certificatedocument" in statements[3]
     assert CertificateDocument.objects.get().pdf == response.content
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import BooleanField, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
@@ -56,12 +56,13 @@ def _qr_makers() -> dict[str, Callable[[str], QrSymbol]]:
     return {W3C_VC: w3c_vc.qr, EU_DCC: eu_dcc.qr, SHC: shc.qr}
 
 
+# Whether an EU DCC was made: enough to choose the QR codes without the payloads.
+_HAS_EU_DCC = ExpressionWrapper(Q(payloads__has_key=EU_DCC), output_field=BooleanField())
+
+
 def _lean(certificates: QuerySet[Certificate]) -> QuerySet[Certificate]:
     """Return the certificates without their records and payloads, knowing if an EU DCC exists."""
-    return certificates.defer("record", "payloads", "kids").annotate(
-        # Whether an EU DCC was made: enough to choose the QR codes without the payloads.
-        has_eu_dcc=ExpressionWrapper(Q(payloads__has_key=EU_DCC), output_field=BooleanField())
-    )
+    return certificates.defer("record", "payloads", "kids").annotate(has_eu_dcc=_HAS_EU_DCC)
 
 
 def current_certificates_of(beneficiaries: Iterable[Beneficiary]) -> QuerySet[Certificate]:
@@ -209,44 +210,44 @@ class KeptDocument:
 def download_of(
     *, account: Account, reference: str, target: str, language: str, variant: str
 ) -> KeptDocument | tuple[Certificate, Choice] | None:
-    """Return, in one query, a person's kept PDF, or what rendering it needs.
+    """Return a person's kept PDF, or what rendering it needs, in as few reads as can be.
 
-    For one of the account's people and the variant's default codes: the kept PDF (a repeat
-    download, the common case at a peak), or the signed certificate with its record,
-    payloads and the person's ID document type loaded, and the choice to render (a first
-    render). None sends the caller down the full path (`document_choice`,
+    For one of the account's people and the variant's default codes: the kept PDF in one
+    query (a repeat download, the common case at a peak), else the signed certificate with
+    its record, payloads and the person's ID document type, and the choice to render, in a
+    second (a first render). None sends the caller down the full path (`document_choice`,
     `certificate_document`): a certificate never signed, another language, the refusals.
     """
     offered = [code for code, _name in settings.LANGUAGES]
     if variant == INTERNATIONAL or language not in offered or not account.active:
         return None  # rare: the full path settles the language and the codes
     choice = Choice(language=language, variant=variant, codes=DEFAULT_CODES[variant])
-    kept = CertificateDocument.objects.filter(
-        certificate=OuterRef("pk"),
-        language=choice.language,
-        variant=choice.variant,
-        codes=choice.key,
-    ).values("pdf")[:1]
-    found = (
-        Certificate.objects.filter(
-            beneficiary__reference=reference,
-            beneficiary__account=account,
-            target=target,
-            status=Certificate.Status.VALID,
+    mine = {
+        "beneficiary__reference": reference,
+        "beneficiary__account": account,
+        "target": target,
+        "status": Certificate.Status.VALID,
+    }
+    kept = (
+        CertificateDocument.objects.filter(
+            **{f"certificate__{key}": value for key, value in mine.items()},
+            language=choice.language,
+            variant=choice.variant,
+            codes=choice.key,
         )
-        .select_related("beneficiary__id_type")
-        .annotate(kept_pdf=Subquery(kept))
-        .order_by()[:1]
+        .order_by()
+        .values_list("pdf", "certificate__uvci", "certificate__version")[:1]
     )
-    for certificate in found:
-        pdf = getattr(certificate, "kept_pdf", None)
-        if pdf is not None:
-            return KeptDocument(
-                pdf=bytes(pdf),
-                etag=document_etag(certificate, choice),
-                filename=pdf_filename(certificate, choice.language),
-            )
-        if certificate.is_signed() and all(c in certificate.payloads for c in choice.codes):
+    for pdf, uvci, version in kept:
+        certificate = Certificate(uvci=uvci, version=version, target=target)
+        return KeptDocument(
+            pdf=bytes(pdf),
+            etag=document_etag(certificate, choice),
+            filename=pdf_filename(certificate, choice.language),
+        )
+    found = Certificate.objects.filter(**mine).select_related("beneficiary__id_type").order_by()
+    for certificate in found[:1]:
+        if certificate.is_signed() and set(choice.codes) <= set(certificate.payloads):
             return certificate, choice
     return None
 

@@ -370,6 +370,8 @@ def needs_shaping(text: str) -> bool:
 # What HarfBuzz makes of a run, kept across documents: certificates repeat their labels.
 _SHAPES: dict[tuple[str, float, str], tuple[tuple[Any, ...], ...]] = {}
 _SHAPES_KEPT = 4096
+# How each text splits into the fonts' runs, for the same fonts: labels repeat too.
+_RUNS: dict[tuple[tuple[str, ...], str], list[tuple[str, str]]] = {}
 
 
 def _shape(font: TTFFont, size: float, text: str) -> tuple[tuple[Any, ...], ...]:
@@ -430,6 +432,15 @@ class PDF(FPDF):
 
     def runs(self, text: str) -> list[tuple[str, str]]:
         """Split text into (family, text) runs, each drawn by one font."""
+        key = (tuple(self.families), text)
+        found = _RUNS.get(key)
+        if found is None:
+            if len(_RUNS) >= _SHAPES_KEPT:
+                _RUNS.clear()
+            _RUNS[key] = found = self._runs(text)
+        return found
+
+    def _runs(self, text: str) -> list[tuple[str, str]]:
         cmaps = [(family, _cmap(family)) for family in self.families]
         runs: list[tuple[str, list[str]]] = []
         current: dict[int, str] = {}
