@@ -145,3 +145,15 @@ class Verdict:
     def invalid(cls, fmt: str, reason: str, detail: str = "", **kw: Any) -> "Verdict":
         """Return a refusal for a reason."""
         return cls(status=cls.INVALID, format=fmt, reason=reason, detail=detail, **kw)
+
+    @classmethod
+    def revoked(cls, fmt: str, summary: Summary, kid: str, detail: str = "") -> "Verdict":
+        """Return the verdict on a genuine certificate its issuer revoked."""
+        return cls(
+            status=cls.REVOKED,
+            format=fmt,
+            reason=Reason.REVOKED,
+            detail=detail,
+            summary=summary,
+            kid=kid,
+        )

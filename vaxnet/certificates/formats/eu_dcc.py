@@ -213,13 +213,7 @@ def _verify(text: str, trust: Trust, at: datetime) -> Verdict:
         return Verdict.invalid(EU_DCC, error.reason, error.detail, kid=kid)
     summary = _summary(hcert, issued_at, expires_at)
     if summary.certificate_id in trust.revoked_ids:
-        return Verdict(
-            status=Verdict.REVOKED,
-            format=EU_DCC,
-            reason=Reason.REVOKED,
-            summary=summary,
-            kid=kid,
-        )
+        return Verdict.revoked(EU_DCC, summary, kid)
     return Verdict(status=Verdict.VALID, format=EU_DCC, summary=summary, kid=kid)
 
 

@@ -526,12 +526,5 @@ def verify(text: str, trust: Trust, *, at: datetime) -> Verdict:
             SHC, Reason.KEY_EXPIRED, "issued outside the key's validity", kid=kid, summary=summary
         )
     if _is_revoked(rid, nbf, trust.revoked_rids.get(kid, ())):
-        return Verdict(
-            status=Verdict.REVOKED,
-            format=SHC,
-            reason=Reason.REVOKED,
-            detail=f"rid {rid}",
-            summary=summary,
-            kid=kid,
-        )
+        return Verdict.revoked(SHC, summary, kid, detail=f"rid {rid}")
     return Verdict(status=Verdict.VALID, format=SHC, summary=summary, kid=kid)

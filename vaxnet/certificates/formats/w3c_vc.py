@@ -529,11 +529,5 @@ def _verify(data: str | bytes, trust: Trust, *, at: datetime) -> Verdict:
     if summary.expires_at and summary.expires_at < at:
         return Verdict.invalid(W3C_VC, Reason.EXPIRED, summary=summary, kid=kid)
     if _revoked(document, trust.revoked_ids):
-        return Verdict(
-            status=Verdict.REVOKED,
-            format=W3C_VC,
-            reason=Reason.REVOKED,
-            summary=summary,
-            kid=kid,
-        )
+        return Verdict.revoked(W3C_VC, summary, kid)
     return Verdict(status=Verdict.VALID, format=W3C_VC, summary=summary, kid=kid)
