@@ -69,7 +69,8 @@ def test_it_reads_a_photo_of_a_divoc_qr_code(
     assert "Dose " in result.inner_text()
     # The binary QR went as base64 of its bytes, and the result has the focus.
     assert page.get_by_label("Text of the QR code").input_value().startswith("B64:UEsDB")
-    assert page.evaluate("document.activeElement.id") == "verify-result-section"
+    # The page's script moves the focus once it has run, a moment after the page shows.
+    page.wait_for_function("document.activeElement.id === 'verify-result-section'")
     page.screenshot(path=str(output / "verify-photo.png"), full_page=True)
 
 
