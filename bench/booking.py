@@ -96,7 +96,11 @@ def wsgi_app() -> Callable[..., Any]:
 
     django.setup()
     settings.ROOT_URLCONF = "bench.urls"
-    return WSGIHandler()
+    handler = WSGIHandler()
+    from vaxnet.wsgi import warm  # what gunicorn vaxnet.wsgi does as a worker starts
+
+    warm()
+    return handler
 
 
 # The bench side.

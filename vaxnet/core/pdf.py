@@ -320,6 +320,13 @@ def _source(filename: str) -> _Source:
     return _Source(FONT_DIR / filename)
 
 
+def fonts_preload() -> None:
+    """Parse every font now, as a web process starts, rather than on its first PDF."""
+    for family in SCRIPT_FONTS:
+        for style in STYLES:
+            _source(f"{SCRIPT_FONTS[family]}-{STYLES[style]}.ttf")
+
+
 def _attach(pdf: FPDF, family: str, style: str) -> None:
     """Give the document its own light copy of a shared font."""
     source = _source(f"{SCRIPT_FONTS[family]}-{STYLES[style]}.ttf")
