@@ -20,6 +20,7 @@ from vaxnet.certificates.formats.base import (
     Trust,
     TrustedKey,
     Verdict,
+    b64url,
 )
 from vaxnet.certificates.record import CertificateRecord, DoseEntry
 
@@ -338,8 +339,8 @@ def test_it_fits_the_card_in_one_qr_code_that_reads_back_exactly() -> None:
 
 
 # A header with zip DEF over bytes that are no DEFLATE stream.
-NOT_DEFLATED = shc._b64encode(b'{"zip":"DEF"}') + "." + shc._b64encode(b"\xff" * 9) + "."
-HEADER_NOT_AN_OBJECT = shc._b64encode(b"[1]") + ".AA.AA"
+NOT_DEFLATED = b64url(b'{"zip":"DEF"}') + "." + b64url(b"\xff" * 9) + "."
+HEADER_NOT_AN_OBJECT = b64url(b"[1]") + ".AA.AA"
 
 
 @pytest.mark.parametrize(

@@ -59,7 +59,6 @@ from vaxnet.certificates.documents import (
 from vaxnet.certificates.download_views import (
     document_response,
     kept_response,
-    rendered_response,
 )
 from vaxnet.core.errors import DomainError, NotFound
 from vaxnet.core.ratelimit import RateLimited, check_rate, count_held_soon, held
@@ -596,7 +595,7 @@ def certificate_download(request: HttpRequest, beneficiary_reference_id: str) ->
     if isinstance(found, KeptDocument):
         return kept_response(request, found)
     if found is not None:
-        return rendered_response(request, *found)
+        return document_response(request, *found, kept_missing=True)
     beneficiary = beneficiary_for_account(account, beneficiary_reference_id[:40])
     # CoWIN's certificate was for COVID-19; another disease's is given where a pack has no
     # COVID-19 certificate for the person.

@@ -54,31 +54,28 @@ def pdf_response(
 
 
 def document_response(
-    request: HttpRequest, certificate: Certificate, choice: Choice
+    request: HttpRequest, certificate: Certificate, choice: Choice, *, kept_missing: bool = False
 ) -> HttpResponse:
-    """Answer the PDF of a checked choice, rendered and kept on first download."""
-    return pdf_response(
-        request,
-        etag=document_etag(certificate, choice),
-        filename=pdf_filename(certificate, choice.language),
-        pdf=lambda: certificate_document(
+    """Answer the PDF of a checked choice, rendered and kept on first download.
+
+    `kept_missing`: the caller found no kept PDF (`documents.download_of`): render at once.
+    """
+
+    def pdf() -> bytes:
+        if kept_missing:
+            return document_render(certificate, choice)
+        return certificate_document(
             certificate=certificate,
             language=choice.language,
             variant=choice.variant,
             codes=choice.codes,
-        ),
-    )
+        )
 
-
-def rendered_response(
-    request: HttpRequest, certificate: Certificate, choice: Choice
-) -> HttpResponse:
-    """Answer the PDF of a signed certificate found with `documents.download_of`, rendered."""
     return pdf_response(
         request,
         etag=document_etag(certificate, choice),
         filename=pdf_filename(certificate, choice.language),
-        pdf=lambda: document_render(certificate, choice),
+        pdf=pdf,
     )
 
 

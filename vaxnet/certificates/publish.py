@@ -15,20 +15,21 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from django.conf import settings
 
 from vaxnet.certificates.formats import shc
-from vaxnet.certificates.formats.base import EU_DCC, SHC, W3C_VC, SigningKey
+from vaxnet.certificates.formats.base import (
+    EU_DCC,
+    SHC,
+    W3C_VC,
+    SigningKey,
+    b64url,
+    es256_sign,
+)
 from vaxnet.certificates.keys import base58, issuer_did, keystore
-from vaxnet.certificates.models import Certificate
-from vaxnet.certificates.queries import revoked_ids
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+from vaxnet.certificates.queries import revoked_ids, revoked_rids
 
 
 def jwks() -> dict[str, Any]:
@@ -100,13 +101,7 @@ def shc_crl(kid: str) -> dict[str, Any] | None:
     store = keystore()
     if not any(k.purpose == SHC and k.kid == kid for k in store.trusted_keys()):
         return None
-    secret = store.rid_secret()
-    revoked = (
-        Certificate.objects.filter(status=Certificate.Status.REVOKED, kids__shc=kid)
-        .order_by("ended_at", "id")
-        .values_list("uvci", flat=True)
-    )
-    rids = [shc.revocation_id(uvci, secret) for uvci in revoked]
+    rids = revoked_rids(store.rid_secret(), kid=kid).get(kid, [])
     # The counter goes up whenever the list grows; a list only ever grows.
     return shc.crl(kid, rids, ctr=len(rids) + 1)
 
@@ -115,15 +110,14 @@ def _jws(content: dict[str, Any], key: SigningKey) -> str:
     """Return a compact ES256 JWS of JSON content."""
     header = {"alg": "ES256", "kid": key.kid, "typ": "JWT"}
     signing_input = (
-        _b64url(json.dumps(header, separators=(",", ":")).encode())
+        b64url(json.dumps(header, separators=(",", ":")).encode())
         + "."
-        + _b64url(json.dumps(content, separators=(",", ":")).encode())
+        + b64url(json.dumps(content, separators=(",", ":")).encode())
     )
     private = key.private_key
     if not isinstance(private, ec.EllipticCurvePrivateKey):
         raise TypeError("the revocation list is signed with a P-256 key")
-    r, s = decode_dss_signature(private.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256())))
-    return signing_input + "." + _b64url(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
+    return signing_input + "." + b64url(es256_sign(private, signing_input.encode()))
 
 
 def revocation_list(now: datetime | None = None) -> str:

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.utils import translation
 
+from vaxnet.certificates.formats.shc import revocation_id
 from vaxnet.certificates.icao import icao_name
 from vaxnet.certificates.models import Certificate
 from vaxnet.certificates.record import CertificateRecord, DoseEntry
@@ -113,3 +114,21 @@ def revoked_ids() -> list[str]:
         .order_by("ended_at", "id")
         .values_list("uvci", flat=True)
     )
+
+
+def revoked_rids(secret: bytes, *, kid: str | None = None) -> dict[str, list[str]]:
+    """Return the SMART Health Card revocation ids of revoked certificates, per signing kid.
+
+    Oldest revocation first; only certificates that were signed (the others never left).
+    """
+    rows = Certificate.objects.filter(status=Certificate.Status.REVOKED, signed_at__isnull=False)
+    if kid is not None:
+        rows = rows.filter(kids__shc=kid)
+    out: dict[str, list[str]] = {}
+    for uvci, kids in (
+        rows.order_by("ended_at", "id").values_list("uvci", "kids").iterator(chunk_size=5000)
+    ):
+        signer = (kids or {}).get("shc")
+        if signer:
+            out.setdefault(signer, []).append(revocation_id(uvci, secret))
+    return out

@@ -184,14 +184,11 @@ def certificates_reissue(
             beneficiary_id=beneficiary_id, status=Certificate.Status.VALID
         ).values_list("target", flat=True)
     )
-    issued = []
-    for target in sorted(targets):
-        certificate = certificate_issue(
-            beneficiary_id=beneficiary_id, target=target, revoked_for=revoked_for, actor=actor
-        )
-        if certificate is not None:
-            issued.append(certificate)
-    return issued
+    return certificates_issue(
+        pairs=[(beneficiary_id, target) for target in targets],
+        revoked_for=revoked_for,
+        actor=actor,
+    )
 
 
 def certificate_sign(certificate: Certificate) -> Certificate:

@@ -18,11 +18,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 
-from vaxnet.certificates.formats import shc
-from vaxnet.certificates.formats.base import FORMATS, SHC, Trust, TrustedKey
+from vaxnet.certificates.formats.base import FORMATS, Trust, TrustedKey
 from vaxnet.certificates.keys import KeyStore, keystore
 from vaxnet.certificates.models import Certificate
-from vaxnet.certificates.queries import revoked_ids
+from vaxnet.certificates.queries import revoked_ids, revoked_rids
 
 # How long a process reuses the trust it read: the longest a revocation takes to show.
 TRUST_SECONDS = 5.0
@@ -36,17 +35,9 @@ class BundleError(ValueError):
 
 def _revoked_rids(store: KeyStore) -> dict[str, set[str]]:
     """Return the SMART Health Card revocation ids of revoked certificates, per signing kid."""
-    rows = Certificate.objects.filter(status=Certificate.Status.REVOKED, signed_at__isnull=False)
-    out: dict[str, set[str]] = {}
-    secret: bytes | None = None
-    for uvci, kids in rows.values_list("uvci", "kids").iterator(chunk_size=5000):
-        kid = (kids or {}).get(SHC)
-        if not kid:
-            continue
-        if secret is None:
-            secret = store.rid_secret()
-        out.setdefault(kid, set()).add(shc.revocation_id(uvci, secret))
-    return out
+    if not Certificate.objects.filter(status=Certificate.Status.REVOKED).exists():
+        return {}  # no secret needed (nor any key made) while nothing is revoked
+    return {kid: set(rids) for kid, rids in revoked_rids(store.rid_secret()).items()}
 
 
 def _read_store() -> Trust:

@@ -7,21 +7,36 @@ A format module offers three functions:
 - `verify(text, trust, *, at) -> Verdict`: never raises for bad input.
 """
 
+import base64
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.types import (
     CertificateIssuerPrivateKeyTypes,
     CertificatePublicKeyTypes,
 )
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 # The formats, by the name keys and payloads are filed under.
 W3C_VC = "w3c_vc"
 EU_DCC = "eu_dcc"
 SHC = "shc"
 FORMATS = (W3C_VC, EU_DCC, SHC)
+
+
+def b64url(data: bytes) -> str:
+    """Return base64url text without padding, as JOSE writes it."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def es256_sign(private_key: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:
+    """Return an ES256 signature as JOSE and COSE write it: r and s, 32 bytes each."""
+    r, s = decode_dss_signature(private_key.sign(data, ec.ECDSA(hashes.SHA256())))
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
 
 class Reason:

@@ -21,7 +21,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.hazmat.primitives.asymmetric.utils import (
-    decode_dss_signature,
     encode_dss_signature,
 )
 
@@ -35,6 +34,7 @@ from vaxnet.certificates.formats.base import (
     Trust,
     TrustedKey,
     Verdict,
+    es256_sign,
 )
 from vaxnet.certificates.record import CertificateRecord
 from vaxnet.core.qr import QrSymbol, qr_make
@@ -164,8 +164,7 @@ def encode(record: CertificateRecord, key: SigningKey, *, expires_at: datetime) 
     claims = cbor2.dumps(payload(record, expires_at=expires_at))
     to_sign = _sig_structure(protected, claims)
     if isinstance(private_key, ec.EllipticCurvePrivateKey):
-        r, s = decode_dss_signature(private_key.sign(to_sign, ec.ECDSA(hashes.SHA256())))
-        signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+        signature = es256_sign(private_key, to_sign)
     else:
         signature = private_key.sign(to_sign, _pss(), hashes.SHA256())
     message = cbor2.dumps(cbor2.CBORTag(TAG_COSE_SIGN1, [protected, {}, claims, signature]))

@@ -25,7 +25,6 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import (
-    decode_dss_signature,
     encode_dss_signature,
 )
 
@@ -39,6 +38,8 @@ from vaxnet.certificates.formats.base import (
     Trust,
     TrustedKey,
     Verdict,
+    b64url,
+    es256_sign,
 )
 from vaxnet.certificates.record import CertificateRecord
 from vaxnet.core.qr import QrSymbol, qr_make
@@ -102,11 +103,6 @@ _QR_LINE = re.compile(r"(?:(\d+)/(\d+)/)?(\d*)")
 _LOWEST, _HIGHEST = 45, 122
 
 
-def _b64encode(data: bytes) -> str:
-    """Return base64url text without padding."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def _b64decode(text: str) -> bytes:
     """Return the bytes of base64url text without padding; raise ENCODING when broken."""
     if not _B64URL.fullmatch(text) or len(text) % 4 == 1:
@@ -127,7 +123,7 @@ def _coordinates(public_key: ec.EllipticCurvePublicKey) -> tuple[str, str]:
     if not isinstance(public_key.curve, ec.SECP256R1):
         raise ValueError("SMART Health Cards use P-256 keys only")
     numbers = public_key.public_numbers()
-    return _b64encode(numbers.x.to_bytes(32, "big")), _b64encode(numbers.y.to_bytes(32, "big"))
+    return b64url(numbers.x.to_bytes(32, "big")), b64url(numbers.y.to_bytes(32, "big"))
 
 
 def jwk_thumbprint(public_key: ec.EllipticCurvePublicKey) -> str:
@@ -135,7 +131,7 @@ def jwk_thumbprint(public_key: ec.EllipticCurvePublicKey) -> str:
     x, y = _coordinates(public_key)
     # RFC 7638: the required members only, in lexicographic order, no whitespace.
     canonical = _minified({"crv": "P-256", "kty": "EC", "x": x, "y": y})
-    return _b64encode(hashlib.sha256(canonical).digest())
+    return b64url(hashlib.sha256(canonical).digest())
 
 
 def public_jwk(public_key: ec.EllipticCurvePublicKey, kid: str) -> dict[str, str]:
@@ -181,7 +177,7 @@ def trusted_keys(jwks: dict[str, Any], issuer: str) -> list[TrustedKey]:
 def revocation_id(certificate_id: str, secret: bytes) -> str:
     """Return the card's `rid`: base64url of the first 8 bytes of HMAC-SHA256 of its id."""
     digest = hmac.new(secret, certificate_id.encode("utf-8"), hashlib.sha256).digest()
-    return _b64encode(digest[:8])
+    return b64url(digest[:8])
 
 
 def crl(kid: str, rids: Iterable[str], ctr: int) -> dict[str, Any]:
@@ -244,13 +240,11 @@ def sign(content: dict[str, Any], key: SigningKey) -> str:
         private_key.curve, ec.SECP256R1
     ):
         raise ValueError("SMART Health Cards are signed with a P-256 key")
-    header = _b64encode(_minified({"zip": "DEF", "alg": "ES256", "kid": key.kid}))
+    header = b64url(_minified({"zip": "DEF", "alg": "ES256", "kid": key.kid}))
     compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
     deflated = compressor.compress(_minified(content)) + compressor.flush()
-    signing_input = f"{header}.{_b64encode(deflated)}"
-    der = private_key.sign(signing_input.encode("ascii"), ec.ECDSA(hashes.SHA256()))
-    r, s = decode_dss_signature(der)
-    return f"{signing_input}.{_b64encode(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+    signing_input = f"{header}.{b64url(deflated)}"
+    return f"{signing_input}.{b64url(es256_sign(private_key, signing_input.encode('ascii')))}"
 
 
 def jws(record: CertificateRecord, key: SigningKey, rid: str | None = None) -> str:

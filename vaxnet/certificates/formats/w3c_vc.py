@@ -38,6 +38,7 @@ from vaxnet.certificates.formats.base import (
     Summary,
     Trust,
     Verdict,
+    b64url,
 )
 from vaxnet.certificates.record import CertificateRecord
 from vaxnet.core.qr import QrSymbol, qr_make
@@ -135,11 +136,6 @@ def _verify_data(document: dict[str, Any], proof: dict[str, Any]) -> bytes:
     )
 
 
-def _b64url(data: bytes) -> str:
-    """Return unpadded base64url text."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def _unb64url(text: str) -> bytes:
     """Return the bytes of unpadded base64url text."""
     try:
@@ -227,7 +223,7 @@ def _iso_millis(moment: datetime) -> str:
 def _header(alg: str) -> str:
     """Return the base64url JWS header of a detached, unencoded-payload signature."""
     header = {"alg": alg, "b64": False, "crit": ["b64"]}
-    return _b64url(json.dumps(header, separators=(",", ":")).encode())
+    return b64url(json.dumps(header, separators=(",", ":")).encode())
 
 
 def _pss() -> padding.PSS:
@@ -259,7 +255,7 @@ def sign(credential: dict[str, Any], key: SigningKey, *, created: datetime) -> d
         signature = private.sign(signing_input)
     else:
         signature = private.sign(signing_input, _pss(), hashes.SHA256())
-    proof["jws"] = f"{header}..{_b64url(signature)}"
+    proof["jws"] = f"{header}..{b64url(signature)}"
     return {**document, "proof": proof}
 
 
