@@ -61,6 +61,7 @@ from vaxnet.certificates.download_views import (
     kept_response,
 )
 from vaxnet.core.errors import DomainError, NotFound
+from vaxnet.core.middleware import client_address
 from vaxnet.core.ratelimit import RateLimited, check_rate, count_held_soon, held
 from vaxnet.countries.models import Country
 from vaxnet.countries.queries import active_country
@@ -157,11 +158,6 @@ def refusal_response(error: DomainError) -> HttpResponse:
     if isinstance(error, RateLimited):
         response["Retry-After"] = str(error.retry_after)
     return response
-
-
-def client_address(request: HttpRequest) -> str:
-    """Return the address rates are counted by (a proxy must set REMOTE_ADDR)."""
-    return request.META.get("REMOTE_ADDR") or "unknown"
 
 
 def _rate(key: str, limit: tuple[int, int]) -> None:

@@ -23,6 +23,7 @@ from vaxnet.certificates.verify import (
     verify_any,
 )
 from vaxnet.core.errors import DomainError
+from vaxnet.core.middleware import client_address
 from vaxnet.core.pages import refusal, refused
 from vaxnet.core.ratelimit import check_rate, count_held_soon, held
 
@@ -30,11 +31,6 @@ from vaxnet.core.ratelimit import check_rate, count_held_soon, held
 # scans one person every few seconds; a script trying payloads is stopped.
 VERIFY_PER_CLIENT = (60, 60)
 TEMPLATE = "certificates/verify.html"
-
-
-def client_address(request: HttpRequest) -> str:
-    """Return the address verification limits are counted against."""
-    return request.META.get("REMOTE_ADDR") or "unknown"
 
 
 def verify_rate(request: HttpRequest, scope: str) -> None:

@@ -25,6 +25,11 @@ STAFF_SEEN_AT = "vaxnet_staff_seen_at"
 SEEN_EVERY_SECONDS = 60
 
 
+def client_address(request: HttpRequest) -> str:
+    """Return the address limits are counted by (`ClientAddressMiddleware` sets it)."""
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
 class ClientAddressMiddleware:
     """Take the client's address from the header the deployment's proxies set.
 

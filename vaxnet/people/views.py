@@ -18,6 +18,7 @@ from vaxnet.booking.citizen_queries import (
     waitlist_of,
 )
 from vaxnet.core.errors import DomainError, NotFound
+from vaxnet.core.middleware import client_address
 from vaxnet.core.pages import refusal, refused
 from vaxnet.countries.models import Country, IdDocumentType
 from vaxnet.countries.queries import active_country
@@ -35,11 +36,6 @@ def _country() -> Country:
     if country is None:
         raise Http404
     return country
-
-
-def client_address(request: HttpRequest) -> str:
-    """Return the client address that sign-in limits are counted against."""
-    return request.META.get("REMOTE_ADDR") or "unknown"
 
 
 def _next(request: HttpRequest) -> str:
