@@ -175,9 +175,6 @@ def _build() -> list[Person]:
     call_command("migrate", verbosity=0)
     call_command("load_country", "TEST", verbosity=0)
     call_command("keys", "generate", verbosity=0)
-    # Keys exist before any certificate in a deployment; the formats write issue times in
-    # whole seconds, so a certificate issued in the key's first second would predate it.
-    time.sleep(1.1)
     country = Country.objects.get(code="TEST")
     district = Region.objects.get(country=country, code="TS-N-HIL")
     vaccine = Vaccine.objects.get(country=country, code="COVISHIELD")
@@ -278,25 +275,9 @@ def _build() -> list[Person]:
 
 def _issue_all(beneficiary_ids: list[int], target: str) -> None:
     """Issue each person's certificate through the service, one transaction each."""
-    from django.db import NotSupportedError
-
     from vaxnet.certificates.services import certificate_issue
-    from vaxnet.people.models import Beneficiary
 
-    try:
-        certificate_issue(beneficiary_id=beneficiary_ids[0], target=target)
-    except NotSupportedError as error:
-        # certificate_issue locks the person with Beneficiary's default ordering, which joins
-        # the nullable account: PostgreSQL refuses FOR UPDATE there. Until the service asks
-        # for no ordering, the bench issues without that default ordering, and says so.
-        print(
-            f"WARNING: certificate_issue fails on PostgreSQL ({error}); the bench issues "
-            "with Beneficiary's default ordering switched off",
-            flush=True,
-        )
-        Beneficiary._meta.ordering = []
-        certificate_issue(beneficiary_id=beneficiary_ids[0], target=target)
-    for beneficiary_id in beneficiary_ids[1:]:
+    for beneficiary_id in beneficiary_ids:
         certificate_issue(beneficiary_id=beneficiary_id, target=target)
 
 
