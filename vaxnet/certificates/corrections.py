@@ -18,17 +18,16 @@ from datetime import date
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from vaxnet.certificates.models import Certificate, CorrectionRequest
 from vaxnet.certificates.services import certificates_reissue
+from vaxnet.core.access import correction_scope, valid_doses_of
 from vaxnet.core.audit import audit_record
 from vaxnet.core.errors import DomainError, NotFound
 from vaxnet.core.models import User
 from vaxnet.countries.models import IdDocumentType
-from vaxnet.facilities.models import REGION_ROLES
 from vaxnet.people.crypto import id_number_hash
 from vaxnet.people.models import Account, Beneficiary, Sex
 from vaxnet.people.services import (
@@ -37,7 +36,6 @@ from vaxnet.people.services import (
     id_type_of,
     person_details_clean,
 )
-from vaxnet.vaccination.models import Vaccination
 
 REASON_MAX_LENGTH = 500
 NOTE_MAX_LENGTH = 500
@@ -49,45 +47,6 @@ Status = CorrectionRequest.Status
 
 def _citizen(account: Account) -> str:
     return f"account:{account.pk}"
-
-
-def _doses_of(beneficiary_id: int | OuterRef, facilities: Q | None = None) -> Exists:
-    """Return a test for a valid dose of the person or a merged duplicate, optionally filtered."""
-    doses = Vaccination.objects.filter(
-        Q(beneficiary_id=beneficiary_id) | Q(beneficiary__merged_into_id=beneficiary_id),
-        status=Vaccination.Status.VALID,
-    )
-    if facilities is not None:
-        doses = doses.filter(facilities)
-    return Exists(doses)
-
-
-def correction_scope(user: User | AnonymousUser) -> Q | None:
-    """Return a filter for the correction requests the user may decide (None: none at all)."""
-    from vaxnet.core.access import active_memberships
-
-    if not user.is_authenticated:
-        return None
-    if user.is_superuser:
-        return Q()
-    countries: list[int] = []
-    regions: Q | None = None
-    for membership in active_memberships(user, REGION_ROLES):
-        region = membership.region
-        if region is None:
-            continue
-        if region.parent_id is None:
-            countries.append(region.country_id)
-            continue
-        part = Q(facility__region_path__startswith=region.path)
-        regions = part if regions is None else regions | part
-    condition: Q | None = None
-    if countries:
-        condition = Q(beneficiary__country_id__in=countries)
-    if regions is not None:
-        vaccinated_here = Q(_doses_of(OuterRef("beneficiary_id"), regions))
-        condition = vaccinated_here if condition is None else condition | vaccinated_here
-    return condition
 
 
 def corrections_for_staff(
@@ -242,7 +201,9 @@ def correction_request(
             "correction_merged",
             _("This registration was merged into another: ask there for the correction."),
         )
-    vaccinated = Beneficiary.objects.filter(pk=beneficiary.pk).filter(_doses_of(beneficiary.pk))
+    vaccinated = Beneficiary.objects.filter(pk=beneficiary.pk).filter(
+        valid_doses_of(beneficiary.pk)
+    )
     if not vaccinated.exists():
         raise DomainError(
             "correction_not_needed",

@@ -13,7 +13,7 @@ from vaxnet.certificates.models import CorrectionRequest
 from vaxnet.core.audit import audit_record
 from vaxnet.core.errors import NotFound
 from vaxnet.core.models import User
-from vaxnet.facilities.models import Facility, Role, StaffMembership
+from vaxnet.facilities.models import REGION_ROLES, Facility, Role, StaffMembership
 from vaxnet.geo.models import Region
 from vaxnet.people.models import Beneficiary
 from vaxnet.vaccination.models import Aefi, Vaccination
@@ -246,15 +246,49 @@ def aefi_for_staff(
     return aefi
 
 
+def valid_doses_of(beneficiary_id: int | OuterRef, facilities: Q | None = None) -> Exists:
+    """Return a test for a valid dose of the person or a merged duplicate, optionally filtered."""
+    doses = Vaccination.objects.filter(
+        Q(beneficiary_id=beneficiary_id) | Q(beneficiary__merged_into_id=beneficiary_id),
+        status=Vaccination.Status.VALID,
+    )
+    if facilities is not None:
+        doses = doses.filter(facilities)
+    return Exists(doses)
+
+
+def correction_scope(user: User | AnonymousUser) -> Q | None:
+    """Return a filter for the correction requests the user may decide (None: none at all)."""
+    if not user.is_authenticated:
+        return None
+    if user.is_superuser:
+        return Q()
+    countries: list[int] = []
+    regions: Q | None = None
+    for membership in active_memberships(user, REGION_ROLES):
+        region = membership.region
+        if region is None:
+            continue
+        if region.parent_id is None:
+            countries.append(region.country_id)
+            continue
+        part = Q(facility__region_path__startswith=region.path)
+        regions = part if regions is None else regions | part
+    condition: Q | None = None
+    if countries:
+        condition = Q(beneficiary__country_id__in=countries)
+    if regions is not None:
+        vaccinated_here = Q(valid_doses_of(OuterRef("beneficiary_id"), regions))
+        condition = vaccinated_here if condition is None else condition | vaccinated_here
+    return condition
+
+
 def correction_for_staff(user: User | AnonymousUser, public_id: str) -> CorrectionRequest:
     """Return the correction request if the user may decide it, else NotFound.
 
-    The rule (which administrators decide whose requests) is vaxnet.certificates.corrections'
-    correction_scope; the read of the person's details is in the audit log.
+    The rule (which administrators decide whose requests) is `correction_scope`; the read
+    of the person's details is in the audit log.
     """
-    # Lazily: the rule's module reaches the certificate services, which reach far.
-    from vaxnet.certificates.corrections import correction_scope
-
     public_id = str(public_id).strip()
     if not _public_id_ok(public_id):
         raise NotFound()
