@@ -1,17 +1,24 @@
 """Fonts for every PDF vaxnet makes: Noto Sans, the pack scripts as fallbacks, HarfBuzz shaping.
 
-Made for speed (a certificate in ~10 ms of CPU): fpdf2 parses a TrueType file on every
+Made for speed (a certificate in a few ms of CPU): fpdf2 parses a TrueType file on every
 `add_font`, subsets it with fontTools when it writes the PDF (altering the parsed font in
 place), and writes per font a glyph map for all 65,536 codes; together ~50 ms a font and
 document. Here each font is parsed once per process and shared, read-only, by every document:
-a document gets a light copy (its own subset map and HarfBuzz font), and its embedded font is
-cut from the file's bytes, keeping the glyphs it used under their original ids, with a glyph
-map for the codes it used. `PDF.text_cell` writes a line of text without fpdf2's general text
-path; fpdf2's own cell() and multi_cell() keep working, with the fallback fonts.
+a document gets a light copy (its own record of the glyphs it used and a HarfBuzz font).
+
+The codes in the text are the same in every document of a process (`_Codes`: one per glyph
+and the text it stands for), so that the operators showing a line of text are made once per
+process and reused. The embedded font is cut from the file's bytes, keeping its glyphs under
+their ids, and with the glyphs of ids, numbers and dates always in it, most documents embed
+the very same font program, cut and deflated once per process. `PDF.text_cell` writes a line of text
+without fpdf2's general text path; fpdf2's own cell() and multi_cell() keep working, with the
+fallback fonts (except justified text, whose word spacing assumes code 32 is the space).
 """
 
 import copy
 import struct
+import threading
+import zlib
 from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
@@ -21,8 +28,8 @@ import uharfbuzz as hb
 from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from fpdf.enums import PDFResourceType, TextEmphasis
-from fpdf.fonts import HarfBuzzFont, SubsetMap, TTFFont
-from fpdf.output import CIDSystemInfo, OutputProducer, PDFFont, PDFFontStream
+from fpdf.fonts import Glyph, HarfBuzzFont, SubsetMap, TTFFont
+from fpdf.output import CIDSystemInfo, OutputProducer, PDFFont
 from fpdf.syntax import Name, PDFArray, PDFContentStream, PDFObject, PDFString
 
 FONT_DIR = Path("/usr/share/fonts/truetype/noto")
@@ -35,6 +42,12 @@ SCRIPT_FONTS = {
     "arabic": "NotoSansArabic",
 }
 STYLES = {"": "Regular", "B": "Bold"}
+# The characters whose glyphs a font always embeds: those of ids, numbers and dates, which
+# vary from one document to the next. A document whose other text is one the process has
+# embedded before (a certificate's labels, in every language) embeds the same font program.
+ALWAYS_EMBEDDED = {"latin": "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ #-/:.,()"}
+# Font programs kept per font file: the common one, and a few for texts beyond it.
+_PROGRAMS_KEPT = 64
 # What a PDF reader needs of an embedded TrueType font (ISO 32000-1, 9.9), plus OS/2.
 EMBEDDED_TABLES = (
     *(b"OS/2", b"cvt ", b"fpgm", b"glyf", b"head", b"hhea", b"hmtx", b"loca", b"maxp", b"prep"),
@@ -58,7 +71,7 @@ class HasMatrix(Protocol):
 class _Source:
     """One font file, parsed once per process; shared read-only by every document."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, always: str) -> None:
         scratch = FPDF()
         scratch.add_font("font", "", path)
         template = scratch.fonts["font"]
@@ -89,6 +102,24 @@ class _Source:
             self.loca = list(
                 struct.unpack(f">{self.glyph_count + 1}I", loca[: 4 * (self.glyph_count + 1)])
             )
+        ids = template.glyph_ids
+        self.common = frozenset(
+            ids[c] for c in map(ord, always) if c in ids and ids[c] < self.glyph_count
+        )
+        self.programs: dict[frozenset[int], tuple[bytes, int]] = {}
+        self.codes = _Codes()
+
+    def program(self, gids: set[int]) -> tuple[bytes, int]:
+        """Return a font program with these glyphs and the common ones, deflated, and its size."""
+        key = self.common | gids
+        found = self.programs.get(key)
+        if found is None:
+            data = self.subset(set(key))
+            found = zlib.compress(data, PDFContentStream._COMPRESSION_LEVEL), len(data)
+            if len(self.programs) >= _PROGRAMS_KEPT:
+                self.programs.clear()  # names beyond the common glyphs vary without end
+            self.programs[key] = found
+        return found
 
     def glyph(self, gid: int) -> bytes:
         """Return one glyph's outline as the file stores it."""
@@ -230,6 +261,85 @@ CMAP_TAIL = "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend"
 _Obj = TypeVar("_Obj", bound=PDFObject)
 
 
+class _Codes:
+    """The codes a font is written with in the process's documents: one per glyph and text.
+
+    A glyph stands for different text in different places (a Devanagari vowel sign drawn
+    before its consonant stands for the whole syllable), so a code is a glyph with its text,
+    and the ToUnicode map of each document gives every code's text back. Codes are handed
+    out as runs of text are first shown; once there are `SOFT_LIMIT`, the font starts a new
+    set for new documents (the CIDToGIDMap written grows with the codes).
+    """
+
+    SOFT_LIMIT = 4096
+    HARD_LIMIT = 0xD800  # a code is written as one UTF-16 unit: no surrogates
+
+    def __init__(self) -> None:
+        self.glyphs: list[Glyph | None] = [None]  # code 0 is .notdef
+        self.of: dict[Glyph, int] = {}
+        # A run's text-showing operators, its width in points and its codes, by size and text.
+        self.shown: dict[tuple[float, str], tuple[str, float, tuple[int, ...]]] = {}
+        self.maps: dict[int, bytes] = {}  # deflated CIDToGIDMaps by how many codes they map
+        self.lock = threading.Lock()
+
+    def code(self, glyph: Glyph) -> int | None:
+        """Return the glyph's code, handing out the next one the first time."""
+        code = self.of.get(glyph)
+        if code is None:
+            with self.lock:
+                code = self.of.get(glyph)
+                if code is None:
+                    if len(self.glyphs) >= self.HARD_LIMIT:
+                        return None
+                    code = len(self.glyphs)
+                    self.glyphs.append(glyph)
+                    self.of[glyph] = code
+        return code
+
+    def glyph_map(self, count: int) -> bytes:
+        """Return the deflated CIDToGIDMap of the first `count` codes."""
+        found = self.maps.get(count)
+        if found is None:
+            gids = [g.glyph_id if g else 0 for g in self.glyphs[:count]]
+            found = zlib.compress(struct.pack(f">{len(gids)}H", *gids), 1)
+            if len(self.maps) >= 8:
+                self.maps.clear()
+            self.maps[count] = found
+        return found
+
+
+class _GlyphIds(SubsetMap):
+    """The codes a document used of a shared font, from the process's `_Codes`."""
+
+    def __init__(self, font: TTFFont, codes: _Codes) -> None:  # not SubsetMap's: it reserves
+        self.font = font
+        self.codes = codes
+        self.used: set[int] = set()
+        self._next = 0
+        self._reserved: list[int] = []
+        self._char_id_per_glyph: dict[Glyph | None, int] = {}
+
+    def pick_glyph(self, glyph: Glyph | None) -> int | None:
+        if glyph is None:
+            return None
+        code = self.codes.code(glyph)
+        if code is not None:
+            self.used.add(code)
+        return code
+
+
+class _Deflated(PDFContentStream):
+    """A stream deflated already, once per process: a font program or a glyph map."""
+
+    def __init__(self, deflated: bytes, length1: int | None = None) -> None:
+        PDFObject.__init__(self)
+        self._contents = deflated
+        self.filter = Name("FlateDecode")
+        self.length = len(deflated)
+        if length1 is not None:
+            self.length1 = length1
+
+
 class _Output(OutputProducer):
     """fpdf2's writer, except that the shared fonts embed themselves."""
 
@@ -256,44 +366,39 @@ class _Output(OutputProducer):
         return obj
 
     def _embed(self, font: TTFFont) -> PDFFont:
-        """Add a Type0 font whose codes are the subset map's, each mapped to its glyph."""
-        document = font.ttfont
-        if not isinstance(document, _DocumentFont):
+        """Add a Type0 font with the process's codes, and the glyphs the document used."""
+        document, subset = font.ttfont, font.subset
+        if not isinstance(document, _DocumentFont) or not isinstance(subset, _GlyphIds):
             raise TypeError(f"{font.fontkey} is not a shared font")
-        used = [(code, glyph) for glyph, code in font.subset.items() if glyph is not None]
-        gids = {code: document.getGlyphID(glyph.glyph_name) for code, glyph in used}
+        used = {code: glyph for code in subset.used if (glyph := subset.codes.glyphs[code])}
         # A subset tag, six capital letters, different for each font of the document.
         name = "".join(chr(65 + font.i // 26**k % 26) for k in range(5, -1, -1))
         name += f"+{font.name}"
 
-        program = self._add(PDFFontStream(contents=document.source.subset(set(gids.values()))))
+        gids = {glyph.glyph_id for glyph in used.values()}
+        program = self._add(_Deflated(*document.source.program(gids)))
         descriptor = copy.copy(font.desc)  # the shared font's; this document numbers its own
         descriptor.font_name = Name(name)
         descriptor.font_file2 = program  # type: ignore[attr-defined]
         self._add(descriptor)
-        glyph_map = bytearray(2 * (max(gids, default=0) + 1))
-        for code, gid in gids.items():
-            struct.pack_into(">H", glyph_map, 2 * code, gid)
-        widths = dict((code, glyph.glyph_width) for code, glyph in used)
-        low, high = min(widths, default=0), max(widths, default=0)
-        missing = font.desc.missing_width
-        row = " ".join(str(widths.get(code, missing)) for code in range(low, high + 1))
         system = CIDSystemInfo()
         system.ordering = PDFString("Identity", encrypt=True)
         cid_font = PDFFont(
-            subtype="CIDFontType2", base_font=name, d_w=missing, w=f"[{low} [{row}]]"
+            subtype="CIDFontType2",
+            base_font=name,
+            d_w=font.desc.missing_width,
+            w=_widths({code: glyph.glyph_width for code, glyph in used.items()}),
         )
         cid_font.c_i_d_system_info = self._add(system)
         cid_font.font_descriptor = descriptor
-        cid_font.c_i_d_to_g_i_d_map = self._add(
-            PDFContentStream(contents=bytes(glyph_map), compress=True)
-        )
+        count = max(used, default=0) + 1
+        cid_font.c_i_d_to_g_i_d_map = self._add(_Deflated(subset.codes.glyph_map(count)))
         self._add(cid_font)
 
         # What each code stands for, so that the text can be searched and copied.
         pairs = [
             f"<{code:04X}> <{''.join(map(chr, glyph.unicode)).encode('utf-16-be').hex()}>\n"
-            for code, glyph in used
+            for code, glyph in sorted(used.items())
             if isinstance(glyph.unicode, tuple) and glyph.unicode
         ]
         blocks = "".join(
@@ -315,21 +420,33 @@ class _Output(OutputProducer):
         return type0
 
 
+def _widths(widths: dict[int, int]) -> str:
+    """Return a CIDFont's W array: each run of consecutive ids, then its widths."""
+    runs: list[tuple[int, list[int]]] = []
+    for gid in sorted(widths):
+        if runs and gid == runs[-1][0] + len(runs[-1][1]):
+            runs[-1][1].append(widths[gid])
+        else:
+            runs.append((gid, [widths[gid]]))
+    return "[" + " ".join(f"{first} [{' '.join(map(str, row))}]" for first, row in runs) + "]"
+
+
 @cache
-def _source(filename: str) -> _Source:
-    return _Source(FONT_DIR / filename)
+def _source(family: str, style: str) -> _Source:
+    path = FONT_DIR / f"{SCRIPT_FONTS[family]}-{STYLES[style]}.ttf"
+    return _Source(path, ALWAYS_EMBEDDED.get(family, ""))
 
 
 def fonts_preload() -> None:
     """Parse every font now, as a web process starts, rather than on its first PDF."""
     for family in SCRIPT_FONTS:
         for style in STYLES:
-            _source(f"{SCRIPT_FONTS[family]}-{STYLES[style]}.ttf")
+            _source(family, style)
 
 
 def _attach(pdf: FPDF, family: str, style: str) -> None:
     """Give the document its own light copy of a shared font."""
-    source = _source(f"{SCRIPT_FONTS[family]}-{STYLES[style]}.ttf")
+    source = _source(family, style)
     template = source.template
     font = TTFFont.__new__(TTFFont)
     for name in TTFFont.__slots__:
@@ -342,12 +459,15 @@ def _attach(pdf: FPDF, family: str, style: str) -> None:
     font._hbfont = HarfBuzzFont(source.face)
     font.missing_glyphs = []
     font.biggest_size_pt = 0
-    font.subset = SubsetMap(font)
+    codes = source.codes
+    if len(codes.glyphs) >= _Codes.SOFT_LIMIT:
+        source.codes = codes = _Codes()  # documents under way keep the set they began with
+    font.subset = _GlyphIds(font, codes)
     pdf.fonts[font.fontkey] = font
 
 
 def _cmap(family: str) -> dict[int, str]:
-    return _source(f"{SCRIPT_FONTS[family]}-Regular.ttf").template.cmap
+    return _source(family, "").template.cmap
 
 
 def _scripts(texts: Iterable[str] | None) -> list[str]:
@@ -374,19 +494,26 @@ def needs_shaping(text: str) -> bool:
     return max(text, default=" ") >= "\u0300"
 
 
-# What HarfBuzz makes of a run, kept across documents: certificates repeat their labels.
-_SHAPES: dict[tuple[str, float, str], tuple[tuple[Any, ...], ...]] = {}
-_SHAPES_KEPT = 4096
-# How each text splits into the fonts' runs, for the same fonts: labels repeat too.
+# How each text splits into the fonts' runs, for the same fonts: labels repeat.
 _RUNS: dict[tuple[tuple[str, ...], str], list[tuple[str, str]]] = {}
+_RUNS_KEPT = 4096
+# A run's glyphs shown to a font's code set, kept until it has this many.
+_SHOWN_KEPT = 4096
 
 
-def _shape(font: TTFFont, size: float, text: str) -> tuple[tuple[Any, ...], ...]:
-    """Return each glyph of a shaped run: id, name, width, its text, advance and offsets."""
-    key = (font.fontkey, size, text)
-    shaped = _SHAPES.get(key)
-    if shaped is not None:
-        return shaped
+def _show(
+    font: TTFFont, codes: _Codes, size: float, text: str
+) -> tuple[str, float, tuple[int, ...]]:
+    """Return a run's text-showing operators, its width in points and the codes it shows."""
+    if not needs_shaping(text):
+        shown_codes = tuple(
+            code
+            for c in map(ord, text)
+            if font.glyph_ids.get(c)
+            and (code := codes.code(Glyph(font.glyph_ids[c], (c,), font.cmap[c], int(font.cw[c]))))
+        )
+        shown = f"({font.escape_text(''.join(map(chr, shown_codes)))}) Tj"
+        return shown, font.get_text_width(text, size, None)[1], shown_codes
     buffer = hb.Buffer()
     buffer.add_str(text)
     buffer.guess_segment_properties()
@@ -396,26 +523,54 @@ def _shape(font: TTFFont, size: float, text: str) -> tuple[tuple[Any, ...], ...]
     starts = sorted({info.cluster for info in infos})
     ends = dict(zip(starts, [*starts[1:], len(text)], strict=True))
     metrics = font.ttfont["hmtx"].metrics
-    glyphs = []
+    shown_parts: list[str] = []
+    pending: list[str] = []
+    items: list[str] = []
+    shown_codes: list[int] = []
+    rise = advance = 0.0
     for info, position in zip(infos, positions, strict=True):
-        name = font.ttfont.getGlyphName(info.codepoint)
-        cluster = info.cluster
+        gid, cluster = info.codepoint, info.cluster
         chars = tuple(map(ord, text[cluster : ends.pop(cluster)])) if cluster in ends else ()
-        glyphs.append(
-            (
-                info.codepoint,
-                name,
-                round(font.scale * metrics[name][0]),
-                chars,
-                font.scale * position.x_advance,
-                font.scale * position.x_offset,
-                font.scale * position.y_offset * size / 1000,
-            )
-        )
-    if len(_SHAPES) >= _SHAPES_KEPT:
-        _SHAPES.clear()  # names and places vary without end: start again rather than grow
-    _SHAPES[key] = shaped = tuple(glyphs)
-    return shaped
+        if not gid:
+            continue  # .notdef: nothing to show
+        name = font.ttfont.getGlyphName(gid)
+        width = round(font.scale * metrics[name][0])
+        code = codes.code(Glyph(gid, chars, name, width))
+        if code is None:
+            continue
+        shown_codes.append(code)
+        x_advance = font.scale * position.x_advance
+        x_offset = font.scale * position.x_offset
+        y_offset = font.scale * position.y_offset * size / 1000
+        if y_offset != rise:  # a mark raised or lowered: a new array at its own rise
+            if pending:
+                items.append(f"({font.escape_text(''.join(pending))})")
+                pending = []
+            if items:
+                shown_parts.append(f"[{' '.join(items)}] TJ")
+                items = []
+            shown_parts.append(f"{y_offset:.2f} Ts")
+            rise = y_offset
+        if abs(x_offset) > 0.01:
+            if pending:
+                items.append(f"({font.escape_text(''.join(pending))})")
+                pending = []
+            items.append(f"{-x_offset:.2f}")
+        pending.append(chr(code))
+        # TJ moves left by its numbers (thousandths of the size) after each glyph's width.
+        adjust = width - x_advance + x_offset
+        if abs(adjust) > 0.01:
+            items.append(f"({font.escape_text(''.join(pending))})")
+            items.append(f"{adjust:.2f}")
+            pending = []
+        advance += x_advance
+    if pending:
+        items.append(f"({font.escape_text(''.join(pending))})")
+    if items:
+        shown_parts.append(f"[{' '.join(items)}] TJ")
+    if rise:
+        shown_parts.append("0 Ts")
+    return " ".join(shown_parts), advance * size / 1000, tuple(shown_codes)
 
 
 class PDF(FPDF):
@@ -429,7 +584,7 @@ class PDF(FPDF):
     """
 
     families: list[str]
-    _shaped: dict[tuple[str, float, str], tuple[str, float]]
+    _shown: set[tuple[str, tuple[float, str]]]  # the runs whose codes this document recorded
 
     def output(  # type: ignore[override]
         self, name: str = "", *, linearize: bool = False
@@ -442,7 +597,7 @@ class PDF(FPDF):
         key = (tuple(self.families), text)
         found = _RUNS.get(key)
         if found is None:
-            if len(_RUNS) >= _SHAPES_KEPT:
+            if len(_RUNS) >= _RUNS_KEPT:
                 _RUNS.clear()
             _RUNS[key] = found = self._runs(text)
         return found
@@ -462,56 +617,21 @@ class PDF(FPDF):
 
     def _glyphs(self, font: TTFFont, size: float, text: str) -> tuple[str, float]:
         """Return the text-showing operators for one run and its width in millimetres."""
-        key = (font.fontkey, size, text)
-        if key in self._shaped:
-            return self._shaped[key]
-        if not needs_shaping(text):
-            shown = font.encode_text(text)
-            width = font.get_text_width(text, size, None)[1] / self.k
-            self._shaped[key] = shown, width
-            return shown, width
-        shown_parts: list[str] = []
-        pending: list[str] = []
-        items: list[str] = []
-        rise = advance = 0.0
-        for gid, name, width, chars, x_advance, x_offset, y_offset in _shape(font, size, text):
-            glyph = font.subset.get_glyph(
-                glyph=gid, unicode=chars, glyph_name=name, glyph_width=width
-            )
-            code = font.subset.pick_glyph(glyph)
-            if code is None:
-                continue
-            if y_offset != rise:  # a mark raised or lowered: a new array at its own rise
-                if pending:
-                    items.append(f"({font.escape_text(''.join(pending))})")
-                    pending = []
-                if items:
-                    shown_parts.append(f"[{' '.join(items)}] TJ")
-                    items = []
-                shown_parts.append(f"{y_offset:.2f} Ts")
-                rise = y_offset
-            if abs(x_offset) > 0.01:
-                if pending:
-                    items.append(f"({font.escape_text(''.join(pending))})")
-                    pending = []
-                items.append(f"{-x_offset:.2f}")
-            pending.append(chr(code))
-            # TJ moves left by its numbers (thousandths of the size) after each glyph's width.
-            adjust = width - x_advance + x_offset
-            if abs(adjust) > 0.01:
-                items.append(f"({font.escape_text(''.join(pending))})")
-                items.append(f"{adjust:.2f}")
-                pending = []
-            advance += x_advance
-        if pending:
-            items.append(f"({font.escape_text(''.join(pending))})")
-        if items:
-            shown_parts.append(f"[{' '.join(items)}] TJ")
-        if rise:
-            shown_parts.append("0 Ts")
-        result = " ".join(shown_parts), advance * size / 1000 / self.k
-        self._shaped[key] = result
-        return result
+        subset = font.subset
+        if not isinstance(subset, _GlyphIds):
+            raise TypeError(f"{font.fontkey} is not one of the shared fonts")
+        shown_before = subset.codes.shown
+        key = (size, text)
+        found = shown_before.get(key)
+        if found is None:
+            if len(shown_before) >= _SHOWN_KEPT:
+                shown_before.clear()  # names and places vary without end: start again
+            shown_before[key] = found = _show(font, subset.codes, size, text)
+        shown, width, codes = found
+        if (font.fontkey, key) not in self._shown:
+            self._shown.add((font.fontkey, key))
+            subset.used.update(codes)
+        return shown, width / self.k
 
     def _pieces(self, text: str) -> list[tuple[TTFFont, str, float]]:
         """Return each run's font, operators and width, in the current style and size."""
@@ -574,7 +694,7 @@ def new_pdf(*, size: tuple[float, float], texts: Iterable[str] | None = None) ->
     Given the document's texts, only the script fonts they need are added.
     """
     pdf = PDF(format=size)
-    pdf._shaped = {}
+    pdf._shown = set()
     pdf.set_auto_page_break(auto=False)
     pdf.families = [FAMILY, *_scripts(texts)]
     for family in pdf.families:
