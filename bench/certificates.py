@@ -16,8 +16,10 @@ It serves it with gunicorn (2 workers, DEBUG off, Redis cache) and measures:
     against a bare Django view answering a kept PDF's bytes from memory (bench/urls.py
     `bench/bare-file`) driven the same way: the ceiling;
 (b) first renders: every kept PDF deleted (the signed payloads kept: signing is (c)), then
-    each person's PDF downloaded once through the same path (CLIENTS threads), so that each
-    is rendered afresh, against the bare view driven by the same threads;
+    the same path from wrk as in (a), each round for RENDER_SECONDS over its own share of
+    the people, each person at most once (the bench fails if wrk came round to a person
+    again), so that every answer is a fresh render; against the bare view driven the same
+    way;
 (c) in-process, with the server stopped: signed payloads per second of each format (encode of
     a two-dose record) and verifications per second (each format's verify), as ratios to raw
     ES256 signing (ECDSA P-256 with SHA-256 of a 300-byte message) measured in the same run.
@@ -27,9 +29,11 @@ Pairs alternate in rounds and ratios are taken from their totals. Every answer m
 valid, or the bench fails (exit status 1).
 
 Environment: BENCH_PEOPLE (default 2000), BENCH_SECONDS (per wrk round, default 3),
+BENCH_RENDER_SECONDS (per wrk round of (b), default 2: BENCH_PEOPLE / BENCH_ROUNDS people
+must last it),
 BENCH_ROUNDS (default 5), BENCH_CONNECTIONS (wrk connections, default 4: twice the server's
-2 workers x 1 thread; more only queue), BENCH_CLIENTS (threads for first downloads and
-renders, default 4), BENCH_SIGN_SECONDS (per operation in (c), default 1.5),
+2 workers x 1 thread; more only queue), BENCH_CLIENTS (threads for first downloads,
+default 4), BENCH_SIGN_SECONDS (per operation in (c), default 1.5),
 BENCH_THREADS (per gthread worker, default 1: certificates are CPU work, and a second thread
 in a worker only adds GIL contention; 4 threads give about 10% less), BENCH_POSTGRES (server
 URL without database),
@@ -74,6 +78,7 @@ from bench.booking import Total as WrkTotal  # noqa: E402
 
 PEOPLE = int(os.environ.get("BENCH_PEOPLE", "2000"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
+RENDER_SECONDS = float(os.environ.get("BENCH_RENDER_SECONDS", "2"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "4"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "4"))
@@ -294,14 +299,14 @@ def _rows_file(folder: Path, name: str, people: list[Person], path: str) -> Path
 # Driving the server with wrk (kept downloads).
 
 
-def _wrk(master: int, url: str, lua: Path, rows: Path) -> Run:
+def _wrk(master: int, url: str, lua: Path, rows: Path, seconds: float = SECONDS) -> Run:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     server_before = _server_cpu(master)
     command = [
         "wrk",
         f"-t{WRK_THREADS}",
         f"-c{CONNECTIONS}",
-        f"-d{max(1, round(SECONDS))}s",
+        f"-d{max(1, round(seconds))}s",
         "--timeout",
         "30s",
         "-s",
@@ -332,7 +337,7 @@ def _wrk(master: int, url: str, lua: Path, rows: Path) -> Run:
     )
 
 
-# Driving the server with threads (first downloads and renders: each person exactly once).
+# Driving the server with threads (first downloads: each person exactly once).
 
 
 @dataclass
@@ -444,8 +449,8 @@ class Served:
     first: Total
     kept: WrkTotal
     kept_bare: WrkTotal
-    renders: Total
-    renders_bare: Total
+    renders: WrkTotal
+    renders_bare: WrkTotal
     pdf_size: int
     deleted: int
     kept_after: int
@@ -477,16 +482,18 @@ def _serve_and_measure(people: list[Person], env: dict[str, str], database: str)
             rows = _rows_file(folder, f"bare-{round_number}.tsv", people, BARE_PATH)
             kept_bare.runs.append(_wrk(master, base, lua, rows))
 
-        # (b) first renders: the kept PDFs deleted, each person's downloaded once.
+        # (b) first renders: the kept PDFs deleted; each round its own people, each once.
         deleted = _forget_documents()
         _settle(database)
-        renders, renders_bare = Total(), Total()
+        renders, renders_bare = WrkTotal([]), WrkTotal([])
         order = random.sample(people, len(people))
-        size = -(-len(order) // ROUNDS)
+        size = len(order) // ROUNDS
         for round_number in range(ROUNDS):
             chunk = order[round_number * size : (round_number + 1) * size]
-            _threads(port, master, chunk, DOWNLOAD_PATH, renders, pdf=True)
-            _threads(port, master, chunk, BARE_PATH, renders_bare, pdf=True)
+            rows = _rows_file(folder, f"render-{round_number}.tsv", chunk, DOWNLOAD_PATH)
+            renders.runs.append(_wrk(master, base, lua, rows, RENDER_SECONDS))
+            rows = _rows_file(folder, f"render-bare-{round_number}.tsv", chunk, BARE_PATH)
+            renders_bare.runs.append(_wrk(master, base, lua, rows, RENDER_SECONDS))
     return Served(
         first=first,
         kept=kept,
@@ -737,13 +744,24 @@ def main() -> int:
         f"    ratio: {ratio_a:.2f}; wrk used {served.generator_cores:.2f} of {os.cpu_count()} cores"
     )
     print(
-        f"(b) first renders: {served.deleted} kept PDFs deleted (signed payloads kept), each "
-        f"person's PDF downloaded once, {CLIENTS} threads"
+        f"(b) first renders: {served.deleted} kept PDFs deleted (signed payloads kept), then "
+        f"wrk {CONNECTIONS} connections, {ROUNDS} rounds of {RENDER_SECONDS:.0f} s, each "
+        f"person at most once"
     )
-    _print_threads("CoWIN download (fresh render)", renders)
-    _print_threads("bare view, same-size bytes (ceiling)", renders_bare)
+    _print_wrk("CoWIN download (fresh render)", renders)
+    _print_wrk("bare view, same-size bytes (ceiling)", renders_bare)
     ratio_b = renders.rate / renders_bare.rate if renders_bare.rate else 0.0
-    print(f"    ratio: {ratio_b:.2f}; kept PDFs after: {served.kept_after} of {PEOPLE}")
+    rendered = renders.count("ok")
+    print(
+        f"    ratio: {ratio_b:.2f}; {rendered} fresh renders answered, {served.kept_after} "
+        f"kept PDFs after (renders still under way when a round ended are kept too)"
+    )
+    repeated = renders.count("wrapped")
+    if repeated:
+        print(
+            f"    INVALID: wrk came round to people again in {repeated} rounds: raise "
+            "BENCH_PEOPLE or lower BENCH_RENDER_SECONDS"
+        )
     print(
         f"(c) in-process, one thread: raw ES256 sign {signing.es256_sign:.0f}/s, "
         f"verify {signing.es256_verify:.0f}/s (W3C key: {signing.w3c_suite})"
@@ -767,13 +785,17 @@ def main() -> int:
         + ", ".join(f"{f} {signing.encode[f] / signing.es256_sign:.3f}" for f in signing.encode)
         + f"; run time {time.monotonic() - started:.0f} s"
     )
-    errors = (
-        first.errors
-        + renders.errors
-        + renders_bare.errors
-        + sum(t.count("failed") + t.count("socket_errors") for t in (kept, bare))
+    errors = first.errors + sum(
+        t.count("failed") + t.count("socket_errors") for t in (kept, bare, renders, renders_bare)
     )
-    bad = errors or signing.invalid or served.kept_after != PEOPLE or first.ok != PEOPLE
+    bad = (
+        errors
+        or signing.invalid
+        or repeated
+        or first.ok != PEOPLE
+        or served.kept_after < rendered
+        or served.kept_after > rendered + ROUNDS * CONNECTIONS
+    )
     return 1 if bad else 0
 
 

@@ -207,6 +207,20 @@ class KeptDocument:
     filename: str
 
 
+# What rendering a certificate's PDF reads of it, its person and their ID document type.
+_RENDER_FIELDS = (
+    "uvci",
+    "version",
+    "target",
+    "kind",
+    "status",
+    "signed_at",
+    "record",
+    "payloads",
+    "beneficiary__id_type__names",
+)
+
+
 def download_of(
     *, account: Account, reference: str, target: str, language: str, variant: str
 ) -> KeptDocument | tuple[Certificate, Choice] | None:
@@ -245,7 +259,12 @@ def download_of(
             etag=document_etag(certificate, choice),
             filename=pdf_filename(certificate, choice.language),
         )
-    found = Certificate.objects.filter(**mine).select_related("beneficiary__id_type").order_by()
+    found = (
+        Certificate.objects.filter(**mine)
+        .select_related("beneficiary__id_type")
+        .only(*_RENDER_FIELDS)
+        .order_by()
+    )
     for certificate in found[:1]:
         if certificate.is_signed() and set(choice.codes) <= set(certificate.payloads):
             return certificate, choice

@@ -506,14 +506,14 @@ def _show(
 ) -> tuple[str, float, tuple[int, ...]]:
     """Return a run's text-showing operators, its width in points and the codes it shows."""
     if not needs_shaping(text):
-        shown_codes = tuple(
+        plain = tuple(
             code
             for c in map(ord, text)
             if font.glyph_ids.get(c)
             and (code := codes.code(Glyph(font.glyph_ids[c], (c,), font.cmap[c], int(font.cw[c]))))
         )
-        shown = f"({font.escape_text(''.join(map(chr, shown_codes)))}) Tj"
-        return shown, font.get_text_width(text, size, None)[1], shown_codes
+        shown = f"({font.escape_text(''.join(map(chr, plain)))}) Tj"
+        return shown, font.get_text_width(text, size, None)[1], plain
     buffer = hb.Buffer()
     buffer.add_str(text)
     buffer.guess_segment_properties()

@@ -26,6 +26,9 @@ W3C_VC = "w3c_vc"
 EU_DCC = "eu_dcc"
 SHC = "shc"
 FORMATS = (W3C_VC, EU_DCC, SHC)
+# Every format's QR code holds compressed data, random-looking under any data mask: one fixed
+# mask spares the encoder scoring all eight (core.qr.qr_make).
+COMPRESSED_MASK = 0
 
 
 def b64url(data: bytes) -> str:

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 
 from vaxnet.certificates.formats.base import (
+    COMPRESSED_MASK,
     EU_DCC,
     DoseSummary,
     FormatError,
@@ -447,4 +448,4 @@ def _summary(hcert: Mapping[str, Any], issued_at: datetime, expires_at: datetime
 
 def qr(text: str) -> QrSymbol:
     """Return the QR code of `HC1:` text: Base45 is all alphanumeric-mode characters; level Q."""
-    return qr_make(text, error="Q")
+    return qr_make(text, error="Q", mask=COMPRESSED_MASK)

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 
 from vaxnet.certificates.formats.base import (
+    COMPRESSED_MASK,
     SHC,
     DoseSummary,
     FormatError,
@@ -276,7 +277,7 @@ def qr(text: str) -> QrSymbol:
         raise FormatError(Reason.ENCODING, "not single-QR shc:/ text")
     # The encoder segments the text itself: the prefix in byte mode, the digits numeric.
     # The spec fixes level L: a higher one would push long cards past version 22.
-    code = qr_make(text, error="L")
+    code = qr_make(text, error="L", mask=COMPRESSED_MASK)
     if code.version > MAX_QR_VERSION:
         raise FormatError(Reason.STRUCTURE, f"too large: QR version {code.version}")
     return code

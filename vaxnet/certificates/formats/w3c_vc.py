@@ -30,6 +30,7 @@ from pyld.context_resolver import ContextResolver
 from pyld.jsonld import JsonLdError, JsonLdProcessor
 
 from vaxnet.certificates.formats.base import (
+    COMPRESSED_MASK,
     W3C_VC,
     DoseSummary,
     FormatError,
@@ -283,7 +284,7 @@ def qr_text(signed_json: str) -> str:
 
 def qr(signed_json: str) -> QrSymbol:
     """Return the byte-mode QR code of the ZIP archive, error correction level M."""
-    return qr_make(qr_bytes(signed_json), error="M")
+    return qr_make(qr_bytes(signed_json), error="M", mask=COMPRESSED_MASK)
 
 
 def _unzip(data: bytes) -> bytes:
