@@ -28,7 +28,7 @@ Pairs alternate in rounds and ratios are taken from their totals. Every answer m
 (or the bare bytes), every person must end with one kept PDF and every verification must be
 valid, or the bench fails (exit status 1).
 
-Environment: BENCH_PEOPLE (default 2000), BENCH_SECONDS (per wrk round, default 3),
+Environment: BENCH_PEOPLE (default 3000), BENCH_SECONDS (per wrk round, default 3),
 BENCH_RENDER_SECONDS (per wrk round of (b), default 2: BENCH_PEOPLE / BENCH_ROUNDS people
 must last it),
 BENCH_ROUNDS (default 5), BENCH_CONNECTIONS (wrk connections, default 4: twice the server's
@@ -76,7 +76,7 @@ from bench.booking import (  # noqa: E402
 )
 from bench.booking import Total as WrkTotal  # noqa: E402
 
-PEOPLE = int(os.environ.get("BENCH_PEOPLE", "2000"))
+PEOPLE = int(os.environ.get("BENCH_PEOPLE", "3000"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
 RENDER_SECONDS = float(os.environ.get("BENCH_RENDER_SECONDS", "2"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
