@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "vaxnet.vaccination",
     "vaxnet.stock",
     "vaxnet.certificates",
+    "vaxnet.dashboard",
     "vaxnet.people",
     "vaxnet.notifications",
     "vaxnet.api",
@@ -159,7 +160,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Periodic work for `celery -A vaxnet beat`; without a broker, run the same commands from cron
 # every minute: vaxnet run_draws, vaxnet run_waitlist, vaxnet send_pending (and every hour
-# vaxnet send_reminders).
+# vaxnet send_reminders; and keep `vaxnet rollups fold --every 10` running).
 CELERY_BEAT_SCHEDULE = {
     "run-draws": {"task": "vaxnet.booking.tasks.run_draws", "schedule": 60.0},
     "run-waitlist": {"task": "vaxnet.booking.tasks.run_waitlist", "schedule": 60.0},
@@ -169,6 +170,9 @@ CELERY_BEAT_SCHEDULE = {
     # for a run missed while beat was down; the sending hours are kept by the task itself,
     # in each country's time zone, so beat needs no time zone of its own.
     "send-reminders": {"task": "vaxnet.booking.tasks.send_reminders", "schedule": 3600.0},
+    # The dashboard promises its numbers within a minute of the event; the page also folds
+    # for itself when they are older than 10 s (`vaxnet rollups fold --every 10` without beat).
+    "fold-tallies": {"task": "vaxnet.dashboard.tasks.fold_tallies", "schedule": 10.0},
 }
 
 # Certificate signing keys: one folder per format, private key files readable only by the
@@ -273,6 +277,7 @@ STATICFILES_DIRS = [
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
     ("vendor/pico", NODE_MODULES / "@picocss" / "pico" / "css"),
     ("vendor/jsqr", NODE_MODULES / "jsqr" / "dist"),
+    ("vendor/chartjs", NODE_MODULES / "chart.js" / "dist"),
 ]
 # Production serves hashed, compressed copies made by `vaxnet collectstatic`; development
 # and tests serve the source files directly.

@@ -516,3 +516,4 @@ v1_api.add_router("", "vaxnet.api.v1_aefi.router")  # adverse events following i
 v1_api.add_router("", "vaxnet.api.v1_certificates.router")  # verification
 v1_api.add_router("", "vaxnet.api.v1_certificate_downloads.router")  # certificates and PDFs
 v1_api.add_router("", "vaxnet.api.v1_certificate_corrections.router")  # personal details
+v1_api.add_router("", "vaxnet.api.v1_dashboard.router")  # the public dashboard, open data

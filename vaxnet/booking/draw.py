@@ -24,6 +24,7 @@ from vaxnet.booking.services import booking_mode, dose_for, take_online_place
 from vaxnet.booking.waitlist import waitlist_join_after_draw
 from vaxnet.core.audit import audit_record
 from vaxnet.core.errors import DomainError
+from vaxnet.dashboard.services import bookings_tallied
 from vaxnet.people.models import Beneficiary
 
 ALGORITHM = "vaxnet-draw-1"
@@ -311,6 +312,7 @@ def draw_close(*, draw: Draw, now: datetime | None = None) -> DrawOutcome:
                 data={"session": session.public_id, "dose": entry.dose_number, "draw": draw.pk},
             )
             notify_appointment(appointment, "draw_won")
+        bookings_tallied(session, [e.appointment for e in entries if e.appointment is not None])
 
         out = won | set(excluded)
         losers = [e for line, e in by_line.items() if line not in out]

@@ -21,6 +21,13 @@ from vaxnet.booking.models import Appointment, DrawEntry, Session, SessionDose, 
 from vaxnet.core.audit import audit_record
 from vaxnet.core.errors import DomainError
 from vaxnet.core.models import User
+from vaxnet.dashboard.services import (
+    cancellation_facts,
+    facts_replaced,
+    facts_tallied,
+    session_facts,
+    session_status_changed,
+)
 from vaxnet.facilities.models import Facility
 from vaxnet.vaccines.models import Vaccine
 
@@ -172,6 +179,7 @@ def session_create(
                 for s in ordered
             ]
         )
+        facts_tallied(session_facts([session.pk]))
         audit_record(
             actor=by,
             action="session.create",
@@ -336,6 +344,9 @@ def _apply_update(*, by: User | None, session: Session, plan: _Plan, now: dateti
             )
         release_at = plan.release_at
         changes["release_at"] = [current.release_at.isoformat(), release_at.isoformat()]
+    # The dashboard counts a session by its date and vaccine, and its bookings by its vaccine.
+    recount = plan.vaccine.pk != current.vaccine_id
+    counted = session_facts([current.pk], appointments=recount)
     Session.objects.filter(pk=current.pk).update(
         date=plan.on,
         vaccine=plan.vaccine,
@@ -344,6 +355,7 @@ def _apply_update(*, by: User | None, session: Session, plan: _Plan, now: dateti
         fee=fee,
         release_at=release_at,
     )
+    facts_replaced(counted, session_facts([current.pk], appointments=recount))
     more_online = _update_doses(current, doses, plan.capacity, changes)
     more_online = _update_slots(current, existing, plan.slots, changes) or more_online
     if not changes:
@@ -490,6 +502,7 @@ def session_cancel(*, by: User | None, session: Session, reason: str) -> Session
         )
         if not changed:
             raise DomainError("session_not_planned", _("Only a planned session can be cancelled."))
+        session_status_changed(session.pk, Session.Status.PLANNED)
         started = session.appointments.filter(
             status__in=[Appointment.Status.CHECKED_IN, Appointment.Status.VACCINATED]
         )
@@ -506,6 +519,7 @@ def session_cancel(*, by: User | None, session: Session, reason: str) -> Session
         Appointment.objects.filter(pk__in=[a.pk for a in booked]).update(
             status=Appointment.Status.CANCELLED, cancelled_at=timezone.now()
         )
+        facts_tallied(cancellation_facts([a.pk for a in booked]))
         SessionDose.objects.filter(session=session).update(booked_online=0, booked_onsite=0)
         Slot.objects.filter(session=session).update(booked=0)
         link = f"{settings.PUBLIC_URL}{reverse('facilities:directory')}"

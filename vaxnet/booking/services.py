@@ -21,6 +21,7 @@ from vaxnet.core.audit import audit_record
 from vaxnet.core.errors import DomainError
 from vaxnet.core.models import User
 from vaxnet.core.rows import insert_returning
+from vaxnet.dashboard.services import bookings_tallied, cancellation_facts, facts_tallied
 from vaxnet.facilities.models import Facility
 from vaxnet.people.models import Beneficiary
 from vaxnet.vaccines.eligibility import Ineligible, PastDose, VaccineRule, next_dose
@@ -294,6 +295,7 @@ def appointment_book(
             )
             notify_appointment(appointment, "booking_confirmed")
             booked.append(appointment)
+        bookings_tallied(session, booked)
         availability_changed(session)
     return booked
 
@@ -310,6 +312,7 @@ def appointment_cancel(
             raise DomainError(
                 "not_cancellable", _("This appointment can no longer be cancelled or moved.")
             )
+        facts_tallied(cancellation_facts([appointment.pk]))
         if appointment.channel == Appointment.Channel.ONLINE:
             _release_online_place(appointment)
         else:

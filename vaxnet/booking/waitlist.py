@@ -28,6 +28,7 @@ from vaxnet.booking.models import (
 from vaxnet.booking.services import booking_mode, dose_for, take_online_place
 from vaxnet.core.audit import audit_record
 from vaxnet.core.errors import DomainError
+from vaxnet.dashboard.services import appointment_facts, facts_tallied
 from vaxnet.geo.models import Region
 from vaxnet.people.models import Beneficiary
 from vaxnet.vaccines.models import Vaccine
@@ -325,6 +326,7 @@ def waitlist_offer_accept(*, offer: WaitlistOffer, now: datetime | None = None) 
                     name=beneficiary.name, number=offer.dose_number
                 ),
             ) from None
+        facts_tallied(appointment_facts([appointment.pk]))
         offer.appointment = appointment
         offer.save(update_fields=["appointment"])
         WaitlistEntry.objects.filter(pk=offer.entry_id).update(status=WaitlistEntry.Status.BOOKED)

@@ -28,6 +28,7 @@ from vaxnet.core.audit import audit_record
 from vaxnet.core.errors import DomainError, NotFound
 from vaxnet.core.models import User
 from vaxnet.countries.models import IdDocumentType
+from vaxnet.dashboard.services import people_tallied
 from vaxnet.people.crypto import id_number_hash
 from vaxnet.people.models import Account, Beneficiary, Sex
 from vaxnet.people.services import (
@@ -371,6 +372,7 @@ def correction_decide(
             certificates_reissue(
                 beneficiary_id=person.pk, revoked_for=Certificate.RevokedFor.CORRECTION, actor=by
             )
+            people_tallied([person.pk])  # a new birth date or sex moves their doses' counts
         else:
             person = Beneficiary.objects.select_related("account").get(pk=request.beneficiary_id)
         audit_record(

@@ -23,6 +23,7 @@ from vaxnet.core.models import User
 from vaxnet.core.ratelimit import check_rate
 from vaxnet.core.rows import insert_returning
 from vaxnet.countries.models import Country, IdDocumentType
+from vaxnet.dashboard.services import people_tallied
 from vaxnet.people.crypto import id_number_hash, otp_code_hash
 from vaxnet.people.models import (
     EARLIEST_BIRTH_YEAR,
@@ -426,6 +427,7 @@ def beneficiary_add(
             id_last4=number[-4:],
         )
         _insert_with_reference(beneficiary, locked)
+        people_tallied([beneficiary.pk])
         audit_record(
             actor=None,
             actor_label=_citizen(locked),
@@ -531,6 +533,7 @@ def beneficiary_update(
             if holder is None:
                 raise
             raise id_registered_refusal(holder, account) from None
+        people_tallied([current.pk])  # registrations count by age band and sex
         audit_record(
             actor=None,
             actor_label=_citizen(account),
@@ -561,7 +564,9 @@ def beneficiary_remove(*, account: Account, beneficiary: Beneficiary) -> None:
             data={"reference": current.reference},
         )
         try:
-            current.delete()
+            with transaction.atomic():
+                current.delete()
+                people_tallied([beneficiary.pk])  # its registration no longer counts
         except ProtectedError:
             # Appointments (even cancelled ones) keep their beneficiary on record.
             raise DomainError(
@@ -638,6 +643,7 @@ def beneficiary_register_on_site(
             if holder is None:
                 raise
             return holder
+        people_tallied([beneficiary.pk])
         audit_record(
             actor=by,
             action="beneficiary.register_on_site",

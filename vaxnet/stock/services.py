@@ -22,6 +22,7 @@ from vaxnet.core.audit import audit_record
 from vaxnet.core.errors import DomainError
 from vaxnet.core.models import User
 from vaxnet.core.rows import columns, insert_returning, model_from_row
+from vaxnet.dashboard.services import facts_tallied, move_facts
 from vaxnet.stock.models import (
     Balance,
     Batch,
@@ -97,6 +98,7 @@ def record_move(
         note=note,
     )
     insert_returning(move)
+    facts_tallied(move_facts([move.pk]))
     return move
 
 

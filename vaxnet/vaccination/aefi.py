@@ -27,6 +27,7 @@ from vaxnet.core.audit import audit_record
 from vaxnet.core.errors import DomainError, NotFound
 from vaxnet.core.models import User
 from vaxnet.core.rows import insert_returning
+from vaxnet.dashboard.services import aefi_facts, facts_replaced, facts_tallied
 from vaxnet.facilities.models import Facility, Role, StaffMembership
 from vaxnet.people.models import Account, Beneficiary
 from vaxnet.vaccination.models import Aefi, Vaccination
@@ -283,6 +284,7 @@ def _report(
     )
     with transaction.atomic():
         insert_returning(aefi)
+        facts_tallied(aefi_facts([aefi.pk]))
         audit_record(
             actor=reported_by,
             actor_label=actor_label,
@@ -412,6 +414,8 @@ def aefi_follow_up(
     follow_up = _appended(aefi, by, note, now)
     status = Aefi.Status.CLOSED if close else Aefi.Status.OPEN
     with transaction.atomic():
+        # Held: the dashboard counts the event by its severity, which this may change.
+        counted = aefi_facts([aefi.pk], hold=True)
         changed = Aefi.objects.filter(pk=aefi.pk, status=Aefi.Status.OPEN).update(
             follow_up=follow_up,
             outcome=outcome,
@@ -425,6 +429,7 @@ def aefi_follow_up(
             raise DomainError(
                 "aefi_closed", _("This event has already been followed up and closed.")
             )
+        facts_replaced(counted, aefi_facts([aefi.pk]))
         audit_record(
             actor=by,
             action="aefi.follow_up",

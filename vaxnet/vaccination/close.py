@@ -24,6 +24,7 @@ from vaxnet.booking.models import Appointment, Session, SessionDose
 from vaxnet.core.audit import audit_record
 from vaxnet.core.errors import DomainError
 from vaxnet.core.models import User
+from vaxnet.dashboard.services import session_status_changed
 from vaxnet.stock.models import Batch, SessionStock
 from vaxnet.stock.services import SessionBatchStock, session_stock_close
 from vaxnet.stock.sessions import session_accounts
@@ -144,6 +145,7 @@ def session_close(
             fresh = Session.objects.get(pk=session.pk)
             _refuse_unclosable(fresh, now)
             raise DomainError("session_closed", _("This session has already been closed."))
+        session_status_changed(session.pk, Session.Status.PLANNED)
         # Walk-ins take an on-site place first: holding the places keeps one out until the commit.
         list(SessionDose.objects.filter(session=session).select_for_update())
         absent = list(

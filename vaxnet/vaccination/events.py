@@ -14,6 +14,7 @@ from vaxnet.certificates.services import (
     certificates_issue,
     certificates_reissue,
 )
+from vaxnet.dashboard.services import people_tallied
 from vaxnet.vaccination.models import Vaccination
 
 
@@ -24,11 +25,14 @@ def dose_recorded(vaccination: Vaccination) -> None:
         target=vaccination.target,
         at=vaccination.recorded_at,
     )
+    people_tallied([vaccination.beneficiary_id])
 
 
 def doses_recorded(vaccinations: Iterable[Vaccination], *, at: datetime) -> None:
     """Bring what derives from many people's doses up to date after a batch was recorded."""
-    certificates_issue(pairs=[(v.beneficiary_id, v.target) for v in vaccinations], at=at)
+    given = list(vaccinations)
+    certificates_issue(pairs=[(v.beneficiary_id, v.target) for v in given], at=at)
+    people_tallied({v.beneficiary_id for v in given})
 
 
 def dose_entered_in_error(vaccination: Vaccination) -> None:
@@ -40,6 +44,7 @@ def dose_entered_in_error(vaccination: Vaccination) -> None:
         revoked_for=Certificate.RevokedFor.DOSE_IN_ERROR,
         actor=vaccination.error_by,
     )
+    people_tallied([vaccination.beneficiary_id])
 
 
 def beneficiaries_merged(kept_id: int, merged_id: int) -> None:
@@ -48,3 +53,4 @@ def beneficiaries_merged(kept_id: int, merged_id: int) -> None:
         certificates_reissue(
             beneficiary_id=beneficiary_id, revoked_for=Certificate.RevokedFor.MERGE
         )
+    people_tallied([kept_id, merged_id])

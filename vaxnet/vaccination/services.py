@@ -27,6 +27,7 @@ from vaxnet.core.audit import audit_record
 from vaxnet.core.errors import DomainError
 from vaxnet.core.models import User
 from vaxnet.core.rows import insert_returning
+from vaxnet.dashboard.services import bookings_tallied
 from vaxnet.notifications.services import message_enqueue
 from vaxnet.people.crypto import id_number_hash
 from vaxnet.people.models import Account, Beneficiary
@@ -248,6 +249,7 @@ def walk_in_register(
                     "there, or cancel it first."
                 ).format(name=beneficiary.name, number=dose.dose_number),
             ) from None
+        bookings_tallied(session, [appointment])
         audit_record(
             actor=by,
             action="appointment.walk_in",

@@ -46,6 +46,7 @@ from vaxnet.core.audit import audit_record
 from vaxnet.core.errors import DomainError
 from vaxnet.core.models import AuditEvent, User
 from vaxnet.core.rows import insert_returning
+from vaxnet.dashboard.services import appointment_facts, facts_tallied
 from vaxnet.notifications.kinds import KINDS
 from vaxnet.notifications.models import Message
 from vaxnet.notifications.render import mask_secrets, render_text
@@ -479,6 +480,9 @@ def _finish(state: _Batch) -> None:
         )
         if changed != len(state.vaccinated):  # pragma: no cover - the rows are locked
             raise DomainError("not_recordable", _("An appointment has just been recorded."))
+    # The appointments made for people recorded without one (see _walk_in).
+    walk_ins = [p.vaccination.appointment_id for p in state.inserted if p.appointment is None]
+    facts_tallied(appointment_facts(pk for pk in walk_ins if pk is not None))
     for session_id in sorted(state.walked_in):
         availability_changed(sessions[session_id])
 

@@ -18,6 +18,8 @@ from vaxnet.booking.planning import SlotSpec, session_create
 from vaxnet.core.ids import ALPHABET
 from vaxnet.core.models import AuditEvent, User
 from vaxnet.countries.models import Country
+from vaxnet.dashboard.demo import dose_history, dose_history_remove
+from vaxnet.dashboard.services import tallies_rebuild
 from vaxnet.facilities.models import Facility, Role, StaffMembership
 from vaxnet.facilities.services import facility_create, facility_set_fee, staff_membership_grant
 from vaxnet.geo.models import PostalCode, Region
@@ -131,6 +133,12 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--facilities", type=int, default=500)
         parser.add_argument("--days", type=int, default=7, help="days of sessions from today")
+        parser.add_argument(
+            "--people",
+            type=int,
+            default=20000,
+            help="people with a vaccination history of the last 90 days, for the dashboard",
+        )
         parser.add_argument("--if-empty", action="store_true", help="do nothing if a demo exists")
         parser.add_argument("--reset", action="store_true", help="remove the existing demo first")
         parser.add_argument(
@@ -164,6 +172,15 @@ class Command(BaseCommand):
             count = builder.sessions(facilities, options["days"])
             stock = builder.stock(facilities)
             day = builder.day(facilities[0])
+            history = dose_history(
+                country=country,
+                centres=facilities,
+                vaccinator=User.objects.get(username="demo-vaccinator"),
+                rng=builder.rng,
+                people=max(0, options["people"]),
+            )
+        # The dashboard counts the demo as it counts any records loaded in bulk: rebuilt.
+        tallies_rebuild()
         self.stdout.write(
             self.style.SUCCESS(f"Demo ready: {len(facilities)} facilities, {count} sessions.")
         )
@@ -172,6 +189,11 @@ class Command(BaseCommand):
                 "Stock: {batches} batches in {stores} stores, {transfers} transfers, "
                 "{moves} moves, {requisitions} requisitions, {equipment} pieces of equipment."
             ).format(**vars(stock))
+        )
+        self.stdout.write(
+            _(
+                "Dashboard: {people} people with {doses} doses in {sessions} past sessions."
+            ).format(**vars(history))
         )
         self._print_day(day)
         self._print_logins(country)
@@ -209,6 +231,7 @@ class Command(BaseCommand):
         # Stock first: its moves, transfers and stores hold on to sessions, users and centres.
         day_demo_remove(centres=demo)
         stock_demo_remove(country=country, centres=demo)
+        dose_history_remove(country=country, centres=demo)
         Session.objects.filter(facility__in=demo).delete()
         StaffMembership.objects.filter(user__username__startswith="demo-").delete()
         # Demo accounts only exist in development databases; their audit trail goes with them.

@@ -1,0 +1,46 @@
+"""Dashboard tests: the facility-day world, doses given with their events, numbers read back."""
+
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+
+from vaxnet.countries.models import Country
+from vaxnet.dashboard.queries import dashboard, query_of
+from vaxnet.dashboard.services import tallies_fold_all
+
+from ..certificates.conftest import give_dose
+from ..vaccination.day import asha, batch, booked, citizen, clock, phc_store, today_session
+
+__all__ = [
+    "asha",
+    "batch",
+    "booked",
+    "citizen",
+    "clock",
+    "give_dose",
+    "numbers",
+    "phc_store",
+    "today_session",
+]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Views are kept for a few seconds: each test starts with none kept."""
+    cache.clear()
+
+
+@pytest.fixture
+def shown(country: Country) -> Country:
+    """The country with nothing suppressed, so that small numbers show."""
+    country.config.setdefault("population", {})["suppress_below"] = 0
+    country.save(update_fields=["config"])
+    return country
+
+
+def numbers(country: Country, **params: Any) -> dict[str, Any]:
+    """Fold what is pending and return the dashboard's numbers for these parameters."""
+    tallies_fold_all()
+    country.refresh_from_db()
+    return dashboard(query_of(country, **params))

@@ -1,0 +1,423 @@
+"""Keeping the tallies: facts written with each change, folded in, or all rebuilt.
+
+`people_tallied` runs in the transaction of anything that changes what a person counts for
+(a dose recorded or entered in error, a merge or its undoing, a correction of the birth date
+or sex): it works out the person's facts from their records as they now stand and writes
+the difference from what they counted for before. `facts_tallied` writes facts that are
+plain events (a session planned, an AEFI reported, a stock move). Neither touches `Tally`:
+`tallies_fold` adds the written changes up, every few seconds (`vaxnet rollups fold`, the
+Celery beat task, or the dashboard itself when its numbers are older than FOLD_EVERY).
+`tallies_rebuild` counts everything again from the records.
+"""
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from vaxnet.booking.models import Appointment, Session
+from vaxnet.countries.models import Country
+from vaxnet.countries.queries import active_country
+from vaxnet.dashboard.facts import (
+    Cell,
+    Fact,
+    Person,
+    age_bands,
+    load_people,
+    people_facts,
+    places,
+    primary_doses,
+    tallies_of,
+    valid_doses,
+)
+from vaxnet.dashboard.models import PersonTally, Tally, TallyChange, TallyState
+from vaxnet.people.models import Beneficiary
+from vaxnet.stock.models import StockMove
+from vaxnet.vaccination.models import Aefi
+
+log = logging.getLogger(__name__)
+
+# The dashboard folds pending changes itself when its numbers are older than this.
+FOLD_EVERY = timedelta(seconds=10)
+# Changes claimed by one fold: bounded, so that a backlog is folded in steps.
+FOLD_BATCH = 5000
+# Rows a statement writes at most (SQLite allows 32,766 parameters).
+CHUNK = 1000
+# People whose facts a rebuild works out at a time.
+REBUILD_PEOPLE = 5000
+
+
+def _country() -> Country | None:
+    return active_country()
+
+
+# Writing changes.
+
+
+def _write(changes: list[list[Any]], at: datetime | None = None) -> None:
+    if changes:
+        TallyChange.objects.create(facts=changes, at=at or timezone.now())
+
+
+def facts_tallied(facts: Iterable[Fact], *, change: int = 1) -> None:
+    """Write facts to add to the tallies (or, with change -1, to take away)."""
+    _write([[list(fact), change] for fact in facts])
+
+
+def people_tallied(pks: Iterable[int]) -> None:
+    """Bring what these registrations count for up to date with their records.
+
+    Call it inside the transaction that changed them, after the change, with the person's row
+    held (the recording and merging services hold it): two changes to one person then follow
+    each other, and each writes the difference from what the other left.
+    """
+    country = _country()
+    wanted = set(pks)
+    if country is None or not wanted:
+        return
+    people = load_people(wanted)
+    owners = {person.owner for person in people.values()}
+    doses = valid_doses(pk for pk, person in people.items() if person.owner in owners)
+    series = primary_doses({dose.vaccine_id for dose in doses})
+    created = dict(Beneficiary.objects.filter(pk__in=list(people)).values_list("pk", "created_at"))
+    new = people_facts(people, doses, age_bands(country), series, created)
+    for gone in wanted - people.keys():
+        new[gone] = []  # removed: what it counted for is taken away
+    old = dict(PersonTally.objects.filter(pk__in=list(new)).values_list("pk", "facts"))
+    difference: Counter[tuple[Any, ...]] = Counter()
+    changed: list[PersonTally] = []
+    for pk, facts in new.items():
+        before = [tuple(fact) for fact in old.get(pk, [])]
+        if before == facts:
+            continue
+        difference.update(facts)
+        difference.subtract(before)
+        changed.append(PersonTally(beneficiary_id=pk, facts=[list(f) for f in facts]))
+    if not changed:
+        return
+    PersonTally.objects.bulk_create(
+        changed, update_conflicts=True, unique_fields=["beneficiary_id"], update_fields=["facts"]
+    )
+    _write([[list(fact), n] for fact, n in sorted(difference.items()) if n])
+
+
+# Folding changes into the tallies.
+
+
+def tallies_fold(*, limit: int = FOLD_BATCH) -> int:
+    """Fold up to `limit` pending changes into the tallies; return how many were folded.
+
+    The changes are claimed by deleting them (DELETE … RETURNING), so that two folds at once
+    never count one change twice, and added to the tallies in the same transaction.
+    """
+    country = _country()
+    if country is None:
+        return 0
+    where = places(country)
+    table = connection.ops.quote_name(TallyChange._meta.db_table)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {table} WHERE id IN "  # noqa: S608 (names, not values)
+                f"(SELECT id FROM {table} ORDER BY id LIMIT %s) RETURNING facts",
+                [limit],
+            )
+            rows = cursor.fetchall()
+        # JSON comes back as text from a raw cursor (Django decodes it for models only).
+        pending = [json.loads(r[0]) if isinstance(r[0], str | bytes) else r[0] for r in rows]
+        total = tallies_of(((fact, change) for facts in pending for fact, change in facts), where)
+        _add(total)
+        TallyState.objects.update_or_create(pk=1, defaults={"folded_at": timezone.now()})
+    return len(rows)
+
+
+def tallies_fold_all() -> int:
+    """Fold every pending change; return how many."""
+    folded = 0
+    while True:
+        done = tallies_fold()
+        folded += done
+        if done < FOLD_BATCH:
+            return folded
+
+
+def fold_if_stale(now: datetime | None = None) -> None:
+    """Fold pending changes when the tallies were last folded more than FOLD_EVERY ago."""
+    now = now or timezone.now()
+    state = TallyState.objects.filter(pk=1).values_list("folded_at", flat=True).first()
+    if state is not None and now - state < FOLD_EVERY:
+        return
+    if not TallyChange.objects.exists():
+        return
+    tallies_fold_all()
+
+
+def _add(total: Counter[Cell]) -> None:
+    """Add amounts to the tallies, making the rows that do not exist yet."""
+    cells = sorted((cell, n) for cell, n in total.items() if n)
+    if not cells:
+        return
+    table = connection.ops.quote_name(Tally._meta.db_table)
+    columns = "metric, day, region_id, vaccine, dim, value, count"
+    with connection.cursor() as cursor:
+        for start in range(0, len(cells), CHUNK):
+            chunk = cells[start : start + CHUNK]
+            rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {rows} "  # noqa: S608 (names)
+                "ON CONFLICT (metric, region_id, day, vaccine, dim, value) "
+                f"DO UPDATE SET count = {table}.count + excluded.count",
+                [item for cell, n in chunk for item in (*cell, n)],
+            )
+
+
+# Rebuilding from the records.
+
+
+def tallies_rebuild() -> dict[str, int]:
+    """Count every tally again from the records; return how many facts of each kind.
+
+    One transaction; on PostgreSQL the people's tallies and the pending changes are locked
+    for it, so that doses recorded meanwhile wait for it and then count from what it left.
+    """
+    country = _country()
+    if country is None:
+        return {}
+    where = places(country)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            names = ", ".join(
+                connection.ops.quote_name(m._meta.db_table) for m in (PersonTally, TallyChange)
+            )
+            with connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {names} IN EXCLUSIVE MODE")
+        TallyChange.objects.all().delete()
+        PersonTally.objects.all().delete()
+        Tally.objects.all().delete()
+        kinds: Counter[str] = Counter()
+        total: Counter[Cell] = Counter()
+        for facts in _event_facts(country):
+            kinds.update(fact[0] for fact in facts)
+            total.update(tallies_of(((fact, 1) for fact in facts), where))
+        for batch in _people_batches(country):
+            PersonTally.objects.bulk_create(
+                [
+                    PersonTally(beneficiary_id=pk, facts=[list(f) for f in facts])
+                    for pk, facts in batch.items()
+                ],
+                batch_size=CHUNK,
+            )
+            facts_all = [fact for facts in batch.values() for fact in facts]
+            kinds.update(fact[0] for fact in facts_all)
+            total.update(tallies_of(((fact, 1) for fact in facts_all), where))
+        _add(total)
+        now = timezone.now()
+        TallyState.objects.update_or_create(pk=1, defaults={"folded_at": now, "rebuilt_at": now})
+    return dict(kinds)
+
+
+def _people_batches(country: Country) -> Iterator[dict[int, list[Fact]]]:
+    """Yield every registration's facts, a few thousand people at a time."""
+    bands = age_bands(country)
+    owners = (
+        Beneficiary.objects.filter(country=country, merged_into__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    last = 0
+    while True:
+        batch = list(owners.filter(pk__gt=last)[:REBUILD_PEOPLE])
+        if not batch:
+            return
+        last = batch[-1]
+        found = Beneficiary.objects.filter(Q(pk__in=batch) | Q(merged_into_id__in=batch))
+        people = {
+            pk: Person(pk=pk, owner=merged or pk, birth_year=year, birth_date=born, sex=sex)
+            for pk, merged, year, born, sex in found.values_list(
+                "pk", "merged_into_id", "birth_year", "birth_date", "sex"
+            )
+        }
+        created = dict(found.values_list("pk", "created_at"))
+        doses = valid_doses(people)
+        series = primary_doses({dose.vaccine_id for dose in doses})
+        yield people_facts(people, doses, bands, series, created)
+
+
+def _local_day(at: datetime) -> str:
+    return timezone.localdate(at).isoformat()
+
+
+def _event_facts(country: Country) -> Iterator[list[Fact]]:
+    """Yield the facts of sessions, AEFI reports, stock moves, bookings and cancellations."""
+    sessions = Session.objects.filter(facility__country=country).order_by()
+    yield [
+        session_fact(day, region, vaccine, status)
+        for day, region, vaccine, status in sessions.values_list(
+            "date", "facility__region_id", "vaccine__code", "status"
+        ).iterator(chunk_size=CHUNK)
+    ]
+    aefis = Aefi.objects.filter(facility__country=country).order_by()
+    yield [
+        aefi_fact(reported_at, region, vaccine, severity)
+        for reported_at, region, vaccine, severity in aefis.values_list(
+            "reported_at", "facility__region_id", "vaccination__vaccine__code", "severity"
+        ).iterator(chunk_size=CHUNK)
+    ]
+    moves = StockMove.objects.filter(store__region__country=country).order_by()
+    yield [
+        stock_fact(at, region, vaccine, kind, reason, doses)
+        for at, region, vaccine, kind, reason, doses in moves.values_list(
+            "at", "store__region_id", "batch__vaccine__code", "kind", "reason", "doses"
+        ).iterator(chunk_size=CHUNK)
+    ]
+    appointments = Appointment.objects.filter(session__facility__country=country).order_by()
+    rows = appointments.values_list(
+        "created_at",
+        "cancelled_at",
+        "status",
+        "session__facility__region_id",
+        "session__vaccine__code",
+        "dose_number",
+    )
+    facts: list[Fact] = []
+    for created_at, cancelled_at, status, region, vaccine, number in rows.iterator(
+        chunk_size=CHUNK
+    ):
+        facts.append(booking_fact(created_at, region, vaccine, number))
+        if status == Appointment.Status.CANCELLED and cancelled_at is not None:
+            facts.append(cancellation_fact(cancelled_at, region, vaccine))
+    yield facts
+
+
+# The facts of events, as their services write them.
+
+
+def session_fact(day: date, region: int, vaccine: str, status: str) -> Fact:
+    return ("session", day.isoformat(), region, vaccine, status)
+
+
+def aefi_fact(reported_at: datetime, region: int, vaccine: str, severity: str) -> Fact:
+    return ("aefi", _local_day(reported_at), region, vaccine or "", severity)
+
+
+def stock_fact(at: datetime, region: int, vaccine: str, kind: str, reason: str, doses: int) -> Fact:
+    if kind == StockMove.Kind.WASTAGE:
+        kind = "wastage_open" if reason == StockMove.Reason.OPEN_VIAL else "wastage_closed"
+    return ("stock", _local_day(at), region, vaccine, kind, doses)
+
+
+def booking_fact(created_at: datetime, region: int, vaccine: str, number: int) -> Fact:
+    return ("booking", _local_day(created_at), region, vaccine, number)
+
+
+def cancellation_fact(cancelled_at: datetime, region: int, vaccine: str) -> Fact:
+    return ("cancellation", _local_day(cancelled_at), region, vaccine)
+
+
+# The facts of events, read from their records as the rebuild reads them, for the services
+# that make or change those records (in their own transaction).
+
+
+def _served_code() -> str:
+    """Return the code of the country this deployment serves (the one `_country` reads)."""
+    return str(settings.VAXNET_COUNTRY)
+
+
+def _served(path: str) -> Q:
+    """Return the condition for rows of the country this deployment serves, as rebuilt."""
+    return Q(**{f"{path}__country__code": _served_code()})
+
+
+def facts_replaced(before: Iterable[Fact], after: Iterable[Fact]) -> None:
+    """Write the change from the facts counted before to those counted now (if any)."""
+    difference: Counter[Fact] = Counter(after)
+    difference.subtract(before)
+    _write([[list(fact), n] for fact, n in sorted(difference.items()) if n])
+
+
+def session_facts(pks: Iterable[int], *, appointments: bool = False) -> list[Fact]:
+    """Return the facts of these sessions (and, asked for, of their appointments)."""
+    wanted = list(pks)
+    rows = Session.objects.filter(_served("facility"), pk__in=wanted).order_by()
+    found = [
+        session_fact(day, region, vaccine, status)
+        for day, region, vaccine, status in rows.values_list(
+            "date", "facility__region_id", "vaccine__code", "status"
+        )
+    ]
+    if appointments:
+        found += _appointment_facts(Q(session_id__in=wanted))
+    return found
+
+
+def session_status_changed(pk: int, before: str) -> None:
+    """Move a session's fact from the status it had to the one it has now."""
+    now = session_facts([pk])
+    facts_replaced([(*fact[:-1], before) for fact in now], now)
+
+
+def aefi_facts(pks: Iterable[int], *, hold: bool = False) -> list[Fact]:
+    """Return the facts of these AEFI reports; with `hold`, lock them until the commit."""
+    rows = Aefi.objects.filter(_served("facility"), pk__in=list(pks)).order_by()
+    if hold:
+        rows = rows.select_for_update(of=("self",))
+    return [
+        aefi_fact(reported_at, region, vaccine, severity)
+        for reported_at, region, vaccine, severity in rows.values_list(
+            "reported_at", "facility__region_id", "vaccination__vaccine__code", "severity"
+        )
+    ]
+
+
+def move_facts(pks: Iterable[int]) -> list[Fact]:
+    """Return the facts of these stock moves."""
+    rows = StockMove.objects.filter(_served("store__region"), pk__in=list(pks)).order_by()
+    return [
+        stock_fact(at, region, vaccine, kind, reason, doses)
+        for at, region, vaccine, kind, reason, doses in rows.values_list(
+            "at", "store__region_id", "batch__vaccine__code", "kind", "reason", "doses"
+        )
+    ]
+
+
+def appointment_facts(pks: Iterable[int]) -> list[Fact]:
+    """Return the facts of these appointments: their booking, and their cancellation if any."""
+    return _appointment_facts(Q(pk__in=list(pks)))
+
+
+def cancellation_facts(pks: Iterable[int]) -> list[Fact]:
+    """Return the cancellation facts of these appointments (of those cancelled)."""
+    return [fact for fact in appointment_facts(pks) if fact[0] == "cancellation"]
+
+
+def _appointment_facts(which: Q) -> list[Fact]:
+    rows = Appointment.objects.filter(_served("session__facility"), which).order_by()
+    found: list[Fact] = []
+    for created_at, cancelled_at, status, region, vaccine, number in rows.values_list(
+        "created_at",
+        "cancelled_at",
+        "status",
+        "session__facility__region_id",
+        "session__vaccine__code",
+        "dose_number",
+    ):
+        found.append(booking_fact(created_at, region, vaccine, number))
+        if status == Appointment.Status.CANCELLED and cancelled_at is not None:
+            found.append(cancellation_fact(cancelled_at, region, vaccine))
+    return found
+
+
+def bookings_tallied(session: Session, appointments: Iterable[Appointment]) -> None:
+    """Write the booking facts of appointments just made in a session, from the objects."""
+    # No query: the busiest write passes its session read with its centre, country and vaccine.
+    if session.facility.country.code != _served_code():
+        return
+    region, vaccine = session.facility.region_id, session.vaccine.code
+    facts_tallied(booking_fact(a.created_at, region, vaccine, a.dose_number) for a in appointments)
