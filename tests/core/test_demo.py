@@ -5,12 +5,15 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db.models import Sum
 from django.test import override_settings
+from django.utils import timezone
 
 from vaxnet.booking.availability import distance_km
 from vaxnet.booking.models import Appointment, Session
 from vaxnet.core.management.commands.demo import SPREAD_KM
 from vaxnet.core.models import User
+from vaxnet.dashboard.models import Tally
 from vaxnet.facilities.models import Facility, Role, StaffMembership
 from vaxnet.geo.models import Region
 from vaxnet.vaccination.models import Vaccination
@@ -132,7 +135,10 @@ def test_it_runs_part_of_todays_session_at_the_staff_centre_and_says_who_waits()
     out = _demo()
 
     centre = StaffMembership.objects.get(user__username="demo-verifier").facility
-    recorded = Vaccination.objects.filter(facility=centre, vaccinator__username="demo-vaccinator")
+    today = timezone.localdate()
+    recorded = Vaccination.objects.filter(
+        facility=centre, vaccinator__username="demo-vaccinator", given_on=today
+    )
     assert recorded.count() == 3
     waiting = Appointment.objects.filter(session__facility=centre, status="booked")
     assert waiting.exists()
@@ -144,4 +150,16 @@ def test_it_runs_part_of_todays_session_at_the_staff_centre_and_says_who_waits()
     assert Appointment.objects.filter(session__facility=centre, channel="onsite").count() == 1
 
     _demo("--reset")
-    assert Vaccination.objects.count() == 3
+    assert Vaccination.objects.filter(given_on=today).count() == 3
+
+
+def test_it_gives_the_dashboard_a_history_to_show() -> None:
+    out = _demo()
+
+    history = Vaccination.objects.filter(given_on__lt=timezone.localdate())
+    assert history.count() > 100
+    assert f"with {history.count()} doses" in out
+    # Loaded in bulk, then counted as a rebuild counts: the dashboard shows them all.
+    root = Region.objects.get(country__code="TEST", depth=0)
+    counted = Tally.objects.filter(metric="doses", dim="", region=root).aggregate(n=Sum("count"))
+    assert counted["n"] == Vaccination.objects.filter(status="valid").count()

@@ -82,7 +82,7 @@ def dose_history(
     )
     registered: list[tuple[Beneficiary, date]] = []
     for i, account in enumerate(accounts):
-        day = today - timedelta(days=rng.randrange(DAYS))
+        day = today - timedelta(days=rng.randrange(1, DAYS + 1))
         year = rng.choice([1945, 1955, 1962, 1970, 1978, 1985, 1990, 1996, 2002, 2005])
         registered.append(
             (
@@ -118,8 +118,8 @@ def dose_history(
         centre = rng.choice(places)
         given = day + timedelta(days=rng.randrange(0, 5))
         for dose in schedule:
-            if given > today:
-                break
+            if given >= today:
+                break  # the history ends yesterday: today is the demo's facility day
             at = timezone.make_aware(
                 datetime.combine(given, time(rng.randrange(9, 17), rng.randrange(60)))
             )

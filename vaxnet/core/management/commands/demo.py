@@ -136,8 +136,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--people",
             type=int,
-            default=20000,
-            help="people with a vaccination history of the last 90 days, for the dashboard",
+            default=None,
+            help="people with a vaccination history of the last 90 days, for the dashboard "
+            "(default: 40 a facility)",
         )
         parser.add_argument("--if-empty", action="store_true", help="do nothing if a demo exists")
         parser.add_argument("--reset", action="store_true", help="remove the existing demo first")
@@ -172,12 +173,13 @@ class Command(BaseCommand):
             count = builder.sessions(facilities, options["days"])
             stock = builder.stock(facilities)
             day = builder.day(facilities[0])
+            people = options["people"]
             history = dose_history(
                 country=country,
                 centres=facilities,
                 vaccinator=User.objects.get(username="demo-vaccinator"),
                 rng=builder.rng,
-                people=max(0, options["people"]),
+                people=max(0, 40 * len(facilities) if people is None else people),
             )
         # The dashboard counts the demo as it counts any records loaded in bulk: rebuilt.
         tallies_rebuild()
