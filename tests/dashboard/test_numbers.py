@@ -8,8 +8,9 @@ from django.test import Client
 from vaxnet.booking.models import Session
 from vaxnet.core.models import User
 from vaxnet.countries.models import Country
+from vaxnet.dashboard.services import facts_tallied
 from vaxnet.facilities.models import Facility
-from vaxnet.geo.models import Population
+from vaxnet.geo.models import Population, Region
 from vaxnet.people.models import Account, Beneficiary
 from vaxnet.stock.models import Batch
 
@@ -208,3 +209,61 @@ def test_small_counts_are_suppressed_and_rates_made_of_them_too(
         "TS-N": None,
         "TS-S": 0,
     }
+
+
+def test_rates_days_of_supply_and_sessions_from_counted_facts(shown: Country) -> None:
+    sea = Region.objects.get(code="TS-S-SEA")
+    day = TODAY.isoformat()
+    yesterday, tomorrow = (TODAY - timedelta(days=1)).isoformat(), (TODAY + timedelta(days=1))
+    dose = ("dose", day, 10, sea.pk, "COVISHIELD", 1, "public", "45-59", "female")
+    facts_tallied(
+        [
+            *[dose] * 4,
+            ("aefi", day, sea.pk, "COVISHIELD", "minor"),
+            (
+                "stock",
+                (TODAY - timedelta(days=40)).isoformat(),
+                sea.pk,
+                "COVISHIELD",
+                "receipt",
+                280,
+            ),
+            ("stock", day, sea.pk, "COVISHIELD", "consumption", -56),
+            ("stock", day, sea.pk, "COVISHIELD", "wastage_open", -4),
+            ("stock", day, sea.pk, "COVISHIELD", "wastage_closed", -10),
+            *[("session", day, sea.pk, "COVISHIELD", "planned")] * 2,
+            ("session", tomorrow.isoformat(), sea.pk, "COVISHIELD", "planned"),
+            *[("session", yesterday, sea.pk, "COVISHIELD", "closed")] * 3,
+            ("session", yesterday, sea.pk, "COVISHIELD", "planned"),
+            ("session", day, sea.pk, "COVISHIELD", "cancelled"),
+        ]
+    )
+
+    data = numbers(shown, region="TS-S-SEA", last=tomorrow.isoformat(), day=day)
+
+    assert data["aefi"]["total"] == 1
+    assert data["aefi"]["per_100k_doses"] == 25000.0  # 1 report for 4 doses
+    assert data["wastage"] == {
+        "as_of": data["as_of"],
+        "doses_used": 56,
+        "open_vial": 4,
+        "closed_vial": 10,
+        "open_vial_pct": round(4 * 100 / 60, 2),
+        "closed_vial_pct": round(10 * 100 / 70, 2),
+    }
+    assert data["sessions"] == {
+        "as_of": data["as_of"],
+        "planned": 1,
+        "ongoing": 2,
+        "completed": 3,
+        "cancelled": 1,
+        "not_closed": 1,
+    }
+    (stock,) = data["stock"]["rows"]  # a district: its own stores
+    # 280 in, 70 out; 56 given in the last 28 days: 2 a day.
+    assert (stock["doses"], stock["daily_use"], stock["days_of_supply"]) == (210, 2.0, 105.0)
+    south = numbers(shown, region="TS-S", last=tomorrow.isoformat(), day=day)["stock"]["rows"]
+    assert [(row["code"], row["doses"], row["days_of_supply"]) for row in south] == [
+        ("TS-S-SEA", 210, 105.0),
+        ("TS-S-FOR", 0, None),
+    ]
