@@ -31,6 +31,7 @@ urlpatterns = [
     path("stock/reports/", include("vaxnet.stock.report_urls")),
     path("stock/", include("vaxnet.stock.urls")),
     path("verify/", include("vaxnet.certificates.verify_urls")),
+    path("dashboard/", include("vaxnet.dashboard.urls")),
     path("account/certificates/", include("vaxnet.certificates.download_urls")),
     path("account/corrections/", include("vaxnet.certificates.citizen_correction_urls")),
     path("staff/corrections/", include("vaxnet.certificates.correction_urls")),
