@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from vaxnet.booking.models import Appointment, Session
@@ -255,29 +255,44 @@ def _local_day(at: datetime) -> str:
 
 def _event_facts(country: Country) -> Iterator[list[Fact]]:
     """Yield the facts of sessions, AEFI reports, stock moves, bookings and cancellations."""
-    sessions = Session.objects.filter(facility__country=country).order_by()
-    yield [
+    yield _sessions_facts(Session.objects.filter(facility__country=country))
+    yield _aefis_facts(Aefi.objects.filter(facility__country=country))
+    yield _moves_facts(StockMove.objects.filter(store__region__country=country))
+    yield _appointments_facts(Appointment.objects.filter(session__facility__country=country))
+
+
+def _sessions_facts(rows: QuerySet[Session]) -> list[Fact]:
+    return [
         session_fact(day, region, vaccine, status)
-        for day, region, vaccine, status in sessions.values_list(
-            "date", "facility__region_id", "vaccine__code", "status"
-        ).iterator(chunk_size=CHUNK)
+        for day, region, vaccine, status in rows.order_by()
+        .values_list("date", "facility__region_id", "vaccine__code", "status")
+        .iterator(chunk_size=CHUNK)
     ]
-    aefis = Aefi.objects.filter(facility__country=country).order_by()
-    yield [
+
+
+def _aefis_facts(rows: QuerySet[Aefi]) -> list[Fact]:
+    fields = ("reported_at", "facility__region_id", "vaccination__vaccine__code", "severity")
+    return [
         aefi_fact(reported_at, region, vaccine, severity)
-        for reported_at, region, vaccine, severity in aefis.values_list(
-            "reported_at", "facility__region_id", "vaccination__vaccine__code", "severity"
-        ).iterator(chunk_size=CHUNK)
+        for reported_at, region, vaccine, severity in rows.order_by()
+        .values_list(*fields)
+        .iterator(chunk_size=CHUNK)
     ]
-    moves = StockMove.objects.filter(store__region__country=country).order_by()
-    yield [
+
+
+def _moves_facts(rows: QuerySet[StockMove]) -> list[Fact]:
+    fields = ("at", "store__region_id", "batch__vaccine__code", "kind", "reason", "doses")
+    return [
         stock_fact(at, region, vaccine, kind, reason, doses)
-        for at, region, vaccine, kind, reason, doses in moves.values_list(
-            "at", "store__region_id", "batch__vaccine__code", "kind", "reason", "doses"
-        ).iterator(chunk_size=CHUNK)
+        for at, region, vaccine, kind, reason, doses in rows.order_by()
+        .values_list(*fields)
+        .iterator(chunk_size=CHUNK)
     ]
-    appointments = Appointment.objects.filter(session__facility__country=country).order_by()
-    rows = appointments.values_list(
+
+
+def _appointments_facts(rows: QuerySet[Appointment]) -> list[Fact]:
+    """Return each appointment's booking fact, and its cancellation's if it was cancelled."""
+    fields = (
         "created_at",
         "cancelled_at",
         "status",
@@ -286,13 +301,13 @@ def _event_facts(country: Country) -> Iterator[list[Fact]]:
         "dose_number",
     )
     facts: list[Fact] = []
-    for created_at, cancelled_at, status, region, vaccine, number in rows.iterator(
-        chunk_size=CHUNK
+    for created_at, cancelled_at, status, region, vaccine, number in (
+        rows.order_by().values_list(*fields).iterator(chunk_size=CHUNK)
     ):
         facts.append(booking_fact(created_at, region, vaccine, number))
         if status == Appointment.Status.CANCELLED and cancelled_at is not None:
             facts.append(cancellation_fact(cancelled_at, region, vaccine))
-    yield facts
+    return facts
 
 
 # The facts of events, as their services write them.
@@ -344,15 +359,11 @@ def facts_replaced(before: Iterable[Fact], after: Iterable[Fact]) -> None:
 def session_facts(pks: Iterable[int], *, appointments: bool = False) -> list[Fact]:
     """Return the facts of these sessions (and, asked for, of their appointments)."""
     wanted = list(pks)
-    rows = Session.objects.filter(_served("facility"), pk__in=wanted).order_by()
-    found = [
-        session_fact(day, region, vaccine, status)
-        for day, region, vaccine, status in rows.values_list(
-            "date", "facility__region_id", "vaccine__code", "status"
-        )
-    ]
+    found = _sessions_facts(Session.objects.filter(_served("facility"), pk__in=wanted))
     if appointments:
-        found += _appointment_facts(Q(session_id__in=wanted))
+        found += _appointments_facts(
+            Appointment.objects.filter(_served("session__facility"), session_id__in=wanted)
+        )
     return found
 
 
@@ -364,53 +375,27 @@ def session_status_changed(pk: int, before: str) -> None:
 
 def aefi_facts(pks: Iterable[int], *, hold: bool = False) -> list[Fact]:
     """Return the facts of these AEFI reports; with `hold`, lock them until the commit."""
-    rows = Aefi.objects.filter(_served("facility"), pk__in=list(pks)).order_by()
+    rows = Aefi.objects.filter(_served("facility"), pk__in=list(pks))
     if hold:
         rows = rows.select_for_update(of=("self",))
-    return [
-        aefi_fact(reported_at, region, vaccine, severity)
-        for reported_at, region, vaccine, severity in rows.values_list(
-            "reported_at", "facility__region_id", "vaccination__vaccine__code", "severity"
-        )
-    ]
+    return _aefis_facts(rows)
 
 
 def move_facts(pks: Iterable[int]) -> list[Fact]:
     """Return the facts of these stock moves."""
-    rows = StockMove.objects.filter(_served("store__region"), pk__in=list(pks)).order_by()
-    return [
-        stock_fact(at, region, vaccine, kind, reason, doses)
-        for at, region, vaccine, kind, reason, doses in rows.values_list(
-            "at", "store__region_id", "batch__vaccine__code", "kind", "reason", "doses"
-        )
-    ]
+    return _moves_facts(StockMove.objects.filter(_served("store__region"), pk__in=list(pks)))
 
 
 def appointment_facts(pks: Iterable[int]) -> list[Fact]:
     """Return the facts of these appointments: their booking, and their cancellation if any."""
-    return _appointment_facts(Q(pk__in=list(pks)))
+    return _appointments_facts(
+        Appointment.objects.filter(_served("session__facility"), pk__in=list(pks))
+    )
 
 
 def cancellation_facts(pks: Iterable[int]) -> list[Fact]:
     """Return the cancellation facts of these appointments (of those cancelled)."""
     return [fact for fact in appointment_facts(pks) if fact[0] == "cancellation"]
-
-
-def _appointment_facts(which: Q) -> list[Fact]:
-    rows = Appointment.objects.filter(_served("session__facility"), which).order_by()
-    found: list[Fact] = []
-    for created_at, cancelled_at, status, region, vaccine, number in rows.values_list(
-        "created_at",
-        "cancelled_at",
-        "status",
-        "session__facility__region_id",
-        "session__vaccine__code",
-        "dose_number",
-    ):
-        found.append(booking_fact(created_at, region, vaccine, number))
-        if status == Appointment.Status.CANCELLED and cancelled_at is not None:
-            found.append(cancellation_fact(cancelled_at, region, vaccine))
-    return found
 
 
 def bookings_tallied(session: Session, appointments: Iterable[Appointment]) -> None:
