@@ -13,6 +13,7 @@ from ..certificates.conftest import give_dose
 from ..vaccination.day import asha, batch, booked, citizen, clock, phc_store, today_session
 
 __all__ = [
+    "BAD_QUERIES",
     "asha",
     "batch",
     "booked",
@@ -22,6 +23,24 @@ __all__ = [
     "numbers",
     "phc_store",
     "today_session",
+]
+
+
+# Parameters the dashboard cannot read: each with its error code and message.
+BAD_QUERIES = [
+    ({"region": "NOWHERE"}, "unknown_region", "There is no region with this code."),
+    ({"vaccine": "NOPE"}, "unknown_vaccine", "There is no vaccine with this code."),
+    ({"from": "2026-13-01"}, "invalid_date", "Give dates as YYYY-MM-DD, for example 2026-11-28."),
+    (
+        {"from": "2026-03-02", "to": "2026-03-01"},
+        "invalid_range",
+        "The first day comes after the last.",
+    ),
+    (
+        {"from": "2020-01-01", "to": "2026-03-01"},
+        "range_too_long",
+        "Ask for at most 1098 days at a time.",
+    ),
 ]
 
 

@@ -15,7 +15,7 @@ from vaxnet.people.models import Beneficiary
 from vaxnet.stock.models import Batch
 
 from ..stock.ledger_helpers import TODAY
-from .conftest import give_dose
+from .conftest import BAD_QUERIES, give_dose
 
 pytestmark = pytest.mark.usefixtures("clock")
 
@@ -149,18 +149,9 @@ def test_a_vaccine_filter_narrows_the_numbers(given: Country, client: Client) ->
     assert tables(html)["Doses by state"]["North State"] == ["1"]
 
 
-@pytest.mark.parametrize(
-    ("params", "message"),
-    [
-        ({"region": "NOWHERE"}, "There is no region with this code."),
-        ({"vaccine": "NOPE"}, "There is no vaccine with this code."),
-        ({"from": "2026-13-01"}, "Give dates as YYYY-MM-DD, for example 2026-11-28."),
-        ({"from": "2026-03-02", "to": "2026-03-01"}, "The first day comes after the last."),
-        ({"from": "2020-01-01", "to": "2026-03-01"}, "Ask for at most 1098 days at a time."),
-    ],
-)
+@pytest.mark.parametrize(("params", "_code", "message"), BAD_QUERIES)
 def test_bad_input_is_400_with_the_message_beside_the_form(
-    shown: Country, client: Client, params: dict[str, str], message: str
+    shown: Country, client: Client, params: dict[str, str], _code: str, message: str
 ) -> None:
     answer = page(client, **params)
 
