@@ -302,7 +302,7 @@ def region_tables(data: dict[str, Any], asked: dict[str, str], level: str) -> li
                 _("Population"),
                 first,
                 complete,
-                _("Booster"),
+                pgettext("dose kind", "Booster"),
                 _("Coverage, at least one dose"),
                 _("Coverage, primary series"),
             ],
