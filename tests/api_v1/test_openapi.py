@@ -84,6 +84,8 @@ def test_it_lists_every_endpoint(client: Client) -> None:
         "/api/v1/certificates/verify": ["post"],
         "/api/v1/beneficiaries/{reference}/certificates": ["get"],
         "/api/v1/beneficiaries/{reference}/certificate.pdf": ["get"],
+        "/api/v1/dashboard": ["get"],
+        "/api/v1/dashboard/{breakdown}.{extension}": ["get"],
     }
     book = paths["/api/v1/appointments"]["post"]
     assert {"201", "400", "401", "404", "422", "429"} <= set(book["responses"])
