@@ -21,7 +21,7 @@ DEBS := fonts-noto-core gettext chromium poppler-utils wrk
 LINT_ENV := VAXNET_COUNTRY=TEST SECRET_KEY=lint-only ALLOWED_HOSTS=lint VAXNET_ID_HASH_KEY=lint-only \
 	VAXNET_PUBLIC_URL=https://lint.invalid
 
-.PHONY: help install run test test-sqlite test-postgres lint format bench bench-booking bench-stock bench-vaccination bench-certificates e2e messages clean
+.PHONY: help install run test test-sqlite test-postgres lint format bench bench-booking bench-stock bench-vaccination bench-certificates bench-dashboard e2e messages clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -102,6 +102,9 @@ bench-vaccination: install ## Doses recorded through the sync and single-dose AP
 
 bench-certificates: install ## Certificate PDFs (kept and first renders) against gunicorn and PostgreSQL; signing rates
 	BENCH_POSTGRES=$(dir $(POSTGRES_URL)) $(PY) bench/certificates.py
+
+bench-dashboard: install ## 10 million dose records by COPY; rollups rebuild; dashboard API and page (wrk)
+	BENCH_POSTGRES=$(dir $(POSTGRES_URL)) $(PY) bench/dashboard.py
 
 clean: ## Remove the virtualenv, node packages and local data
 	rm -rf $(VENV) node_modules var .debs-checked test-output
