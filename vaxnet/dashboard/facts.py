@@ -341,7 +341,7 @@ def load_people(pks: Iterable[int]) -> dict[int, Person]:
 def valid_doses(owners: Iterable[int]) -> list[Dose]:
     """Return the valid doses recorded for these registrations."""
     return [
-        _dose(row)
+        dose_of(row)
         for row in Vaccination.objects.filter(
             beneficiary_id__in=list(owners), status=Vaccination.Status.VALID
         )
@@ -350,7 +350,8 @@ def valid_doses(owners: Iterable[int]) -> list[Dose]:
     ]
 
 
-def _dose(row: Sequence[Any]) -> Dose:
+def dose_of(row: Sequence[Any]) -> Dose:
+    """Return a dose from a row of DOSE_FIELDS."""
     owner, target, vaccine_id, vaccine, number, kind, given_at, given_on, region, ownership = row
     return Dose(
         owner=owner,

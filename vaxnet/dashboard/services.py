@@ -13,23 +13,25 @@ Celery beat task, or the dashboard itself when its numbers are older than FOLD_E
 import json
 import logging
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
 from vaxnet.booking.models import Appointment, Session
 from vaxnet.countries.models import Country
 from vaxnet.countries.queries import active_country
 from vaxnet.dashboard.facts import (
+    DOSE_FIELDS,
     Cell,
     Fact,
     Person,
     age_bands,
+    dose_of,
     load_people,
     people_facts,
     places,
@@ -40,7 +42,7 @@ from vaxnet.dashboard.facts import (
 from vaxnet.dashboard.models import PersonTally, Tally, TallyChange, TallyState
 from vaxnet.people.models import Beneficiary
 from vaxnet.stock.models import StockMove
-from vaxnet.vaccination.models import Aefi
+from vaxnet.vaccination.models import Aefi, Vaccination
 
 log = logging.getLogger(__name__)
 
@@ -206,47 +208,81 @@ def tallies_rebuild() -> dict[str, int]:
             kinds.update(fact[0] for fact in facts)
             total.update(tallies_of(((fact, 1) for fact in facts), where))
         for batch in _people_batches(country):
-            PersonTally.objects.bulk_create(
-                [
-                    PersonTally(beneficiary_id=pk, facts=[list(f) for f in facts])
-                    for pk, facts in batch.items()
-                ],
-                batch_size=CHUNK,
+            _insert(
+                PersonTally,
+                ("beneficiary_id", "facts"),
+                [(pk, json.dumps(facts)) for pk, facts in batch.items()],
             )
-            facts_all = [fact for facts in batch.values() for fact in facts]
-            kinds.update(fact[0] for fact in facts_all)
-            total.update(tallies_of(((fact, 1) for fact in facts_all), where))
-        _add(total)
+            facts_all = Counter(fact for facts in batch.values() for fact in facts)
+            for fact, n in facts_all.items():
+                kinds[fact[0]] += n
+            total.update(tallies_of(facts_all.items(), where))
+        _insert(
+            Tally,
+            ("metric", "day", "region_id", "vaccine", "dim", "value", "count"),
+            [(*cell, n) for cell, n in sorted(total.items()) if n],
+        )
         now = timezone.now()
         TallyState.objects.update_or_create(pk=1, defaults={"folded_at": now, "rebuilt_at": now})
     return dict(kinds)
 
 
+def _insert(model: type[Model], columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    """Write many new rows: COPY on PostgreSQL, one statement run for each row on SQLite.
+
+    (A multi-row INSERT of thousands of parameters costs more to bind than to run.)
+    """
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ", ".join(["%s"] * len(columns))
+        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608
+
+
 def _people_batches(country: Country) -> Iterator[dict[int, list[Fact]]]:
-    """Yield every registration's facts, a few thousand people at a time."""
+    """Yield every registration's facts, a few thousand registrations at a time.
+
+    A batch is a range of ids, read with range conditions (not lists of ids), with the
+    registrations merged into its people from outside the range: their doses count with them.
+    """
     bands = age_bands(country)
-    owners = (
-        Beneficiary.objects.filter(country=country, merged_into__isnull=True)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    fields = ("pk", "merged_into_id", "birth_year", "birth_date", "sex", "created_at")
+    everyone = Beneficiary.objects.filter(country=country).order_by("pk")
+    doses = Vaccination.objects.filter(status=Vaccination.Status.VALID).order_by()
     last = 0
     while True:
-        batch = list(owners.filter(pk__gt=last)[:REBUILD_PEOPLE])
-        if not batch:
+        rows = list(everyone.filter(pk__gt=last).values_list(*fields)[:REBUILD_PEOPLE])
+        if not rows:
             return
-        last = batch[-1]
-        found = Beneficiary.objects.filter(Q(pk__in=batch) | Q(merged_into_id__in=batch))
-        people = {
-            pk: Person(pk=pk, owner=merged or pk, birth_year=year, birth_date=born, sex=sex)
-            for pk, merged, year, born, sex in found.values_list(
-                "pk", "merged_into_id", "birth_year", "birth_date", "sex"
+        low, last = last, rows[-1][0]
+        outside = list(
+            everyone.filter(merged_into_id__gt=low, merged_into_id__lte=last)
+            .exclude(pk__gt=low, pk__lte=last)
+            .values_list(*fields)
+        )
+        people: dict[int, Person] = {}
+        created: dict[int, datetime] = {}
+        for pk, merged, year, born, sex, at in rows + outside:
+            people[pk] = Person(
+                pk=pk, owner=merged or pk, birth_year=year, birth_date=born, sex=sex
             )
-        }
-        created = dict(found.values_list("pk", "created_at"))
-        doses = valid_doses(people)
-        series = primary_doses({dose.vaccine_id for dose in doses})
-        yield people_facts(people, doses, bands, series, created)
+            created[pk] = at
+        given = [
+            dose_of(row)
+            for row in doses.filter(beneficiary_id__gt=low, beneficiary_id__lte=last)
+            .values_list(*DOSE_FIELDS)
+            .iterator(chunk_size=CHUNK)
+        ]
+        if outside:
+            given += valid_doses(pk for pk, *_rest in outside)
+        series = primary_doses({dose.vaccine_id for dose in given})
+        facts = people_facts(people, given, bands, series, created)
+        yield {pk: facts[pk] for pk, *_rest in rows}
 
 
 def _local_day(at: datetime) -> str:
