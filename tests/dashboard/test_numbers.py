@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 
+from vaxnet.api.v1_dashboard_schemas import DashboardOut
 from vaxnet.booking.models import Session
 from vaxnet.core.models import User
 from vaxnet.countries.models import Country
@@ -100,6 +101,7 @@ def test_the_api_answers_the_numbers_and_each_breakdown_as_csv_and_json(
     answer = client.get("/api/v1/dashboard", {"region": "TS-N", "lang": "hi"})
     assert answer.status_code == 200, answer.content
     data = answer.json()
+    DashboardOut.model_validate(data)  # the kept JSON is what the schema documents
     assert data["doses"]["today"] == 1
     assert data["region"] == {"code": "TS-N", "name": "उत्तर राज्य", "level": data["region"]["level"]}
     assert data["as_of"] is not None
