@@ -193,9 +193,9 @@ class Command(BaseCommand):
             ).format(**vars(stock))
         )
         self.stdout.write(
-            _(
-                "Dashboard: {people} people with {doses} doses in {sessions} past sessions."
-            ).format(**vars(history))
+            _("Dashboard: {people} people with {doses} doses in {sessions} past sessions.").format(
+                **vars(history)
+            )
         )
         self._print_day(day)
         self._print_logins(country)
