@@ -536,19 +536,19 @@ def _print_pair(label: str, unit: str, mine: Total, ceiling_label: str, ceiling:
     return ratio
 
 
-def _unreachable() -> str:
-    """Return which service the bench needs and cannot reach, or nothing."""
+def _unreachable(postgres: str = POSTGRES, redis_url: str = REDIS) -> str:
+    """Return which service a bench needs and cannot reach, or nothing."""
     import psycopg
     import redis
 
     try:
-        psycopg.connect(f"{POSTGRES}/postgres", connect_timeout=3).close()
+        psycopg.connect(f"{postgres}/postgres", connect_timeout=3).close()
     except psycopg.Error:
-        return f"PostgreSQL at {POSTGRES}"
+        return f"PostgreSQL at {postgres}"
     try:
-        redis.Redis.from_url(REDIS, socket_connect_timeout=3).ping()
+        redis.Redis.from_url(redis_url, socket_connect_timeout=3).ping()
     except redis.RedisError:
-        return f"Redis at {REDIS}"
+        return f"Redis at {redis_url}"
     return ""
 
 

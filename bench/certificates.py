@@ -73,6 +73,7 @@ from bench.booking import (  # noqa: E402
     _server,
     _server_cpu,
     _settle,
+    _unreachable,
 )
 from bench.booking import Total as WrkTotal  # noqa: E402
 
@@ -667,28 +668,13 @@ def _print_threads(label: str, total: Total) -> None:
     )
 
 
-def _unreachable() -> str:
-    import psycopg
-    import redis
-
-    try:
-        psycopg.connect(f"{POSTGRES}/postgres", connect_timeout=3).close()
-    except psycopg.Error:
-        return f"PostgreSQL at {POSTGRES}"
-    try:
-        redis.Redis.from_url(REDIS, socket_connect_timeout=3).ping()
-    except redis.RedisError:
-        return f"Redis at {REDIS}"
-    return ""
-
-
 def main() -> int:
     import redis
 
     if shutil.which("wrk") is None:
         print("wrk is missing: apt-get install wrk (make install does it)", file=sys.stderr)
         return 1
-    missing = _unreachable()
+    missing = _unreachable(POSTGRES, REDIS)
     if missing:
         print(f"WARNING: {missing} is unreachable; bench/certificates.py was skipped.")
         return 1 if os.environ.get("CI") == "true" else 0

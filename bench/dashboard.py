@@ -79,6 +79,7 @@ from bench.booking import (  # noqa: E402
     _server,
     _server_cpu,
     _settle,
+    _unreachable,
 )
 from vaxnet.core.checksums import _D, _INV, _P  # noqa: E402
 
@@ -932,21 +933,6 @@ def _verdict(steps: list[Step]) -> tuple[bool, str]:
     return under and flat, f"worst API p95 by step {shown}; under 50 ms {under}, flat {flat}"
 
 
-def _unreachable() -> str:
-    import psycopg
-    import redis
-
-    try:
-        psycopg.connect(f"{POSTGRES}/postgres", connect_timeout=3).close()
-    except psycopg.Error:
-        return f"PostgreSQL at {POSTGRES}"
-    try:
-        redis.Redis.from_url(REDIS, socket_connect_timeout=3).ping()
-    except redis.RedisError:
-        return f"Redis at {REDIS}"
-    return ""
-
-
 def _size(conn: Any) -> str:
     size: str = conn.execute(
         "SELECT pg_size_pretty(pg_database_size(current_database()))"
@@ -958,7 +944,7 @@ def main() -> int:
     if shutil.which("wrk") is None and not LOAD_ONLY:
         print("wrk is missing: apt-get install wrk (make install does it)", file=sys.stderr)
         return 1
-    missing = _unreachable()
+    missing = _unreachable(POSTGRES, REDIS)
     if missing:
         print(f"WARNING: {missing} is unreachable; bench/dashboard.py was skipped.")
         return 1 if os.environ.get("CI") == "true" else 0
