@@ -223,6 +223,7 @@ class Person:
     birth_year: int
     birth_date: date | None
     sex: str
+    registered_at: datetime
 
 
 def people_facts(
@@ -230,14 +231,12 @@ def people_facts(
     doses: Iterable[Dose],
     bands: Sequence[tuple[str, int, int | None]],
     series: dict[int, int],
-    created: dict[int, datetime],
 ) -> dict[int, list[Fact]]:
     """Return each registration's facts: its registration, and the doses counted with it.
 
     `people` holds every registration concerned (a kept person and those merged into them);
-    `doses` every valid dose of theirs, with `owner` the registration it was recorded for;
-    `created` when each registration was made. A merged registration keeps its registration
-    only: its doses count with the kept person.
+    `doses` every valid dose of theirs, with `owner` the registration it was recorded for.
+    A merged registration keeps its registration only: its doses count with the kept person.
     """
     mine: dict[int, list[Dose]] = {pk: [] for pk in people}
     for dose in doses:
@@ -245,7 +244,7 @@ def people_facts(
         mine.setdefault(owner, []).append(dose)
     facts: dict[int, list[Fact]] = {}
     for pk, person in people.items():
-        registered = [registration_fact(created[pk], person, bands)] if pk in created else []
+        registered = [registration_fact(person, bands)]
         if person.owner != pk:
             facts[pk] = registered
             continue
@@ -253,11 +252,9 @@ def people_facts(
     return facts
 
 
-def registration_fact(
-    created_at: datetime, person: Person, bands: Sequence[tuple[str, int, int | None]]
-) -> Fact:
+def registration_fact(person: Person, bands: Sequence[tuple[str, int, int | None]]) -> Fact:
     """Return the fact of a registration: its day, and the person's age band then and sex."""
-    day = timezone.localdate(created_at)
+    day = timezone.localdate(person.registered_at)
     band = age_band(bands, age_on(day, person.birth_year, person.birth_date))
     return ("registration", day.isoformat(), band, person.sex)
 
@@ -330,12 +327,23 @@ def load_people(pks: Iterable[int]) -> dict[int, Person]:
     found = Beneficiary.objects.filter(pk__in=wanted | owners) | Beneficiary.objects.filter(
         merged_into_id__in=owners
     )
-    return {
-        pk: Person(pk=pk, owner=merged_into or pk, birth_year=year, birth_date=born, sex=sex)
-        for pk, merged_into, year, born, sex in found.values_list(
-            "pk", "merged_into_id", "birth_year", "birth_date", "sex"
-        )
-    }
+    return {row[0]: person_of(row) for row in found.values_list(*PERSON_FIELDS)}
+
+
+PERSON_FIELDS = ("pk", "merged_into_id", "birth_year", "birth_date", "sex", "created_at")
+
+
+def person_of(row: Sequence[Any]) -> Person:
+    """Return a person from a row of PERSON_FIELDS."""
+    pk, merged_into, birth_year, birth_date, sex, created_at = row
+    return Person(
+        pk=pk,
+        owner=merged_into or pk,
+        birth_year=birth_year,
+        birth_date=birth_date,
+        sex=sex,
+        registered_at=created_at,
+    )
 
 
 def valid_doses(owners: Iterable[int]) -> list[Dose]:

@@ -167,12 +167,7 @@ def dashboard(query: Query) -> dict[str, Any]:
         "range": {"from": query.first.isoformat(), "to": query.last.isoformat()},
         "today": query.today.isoformat(),
         "vaccine": query.vaccine.code if query.vaccine else None,
-        "vaccines": [
-            {"code": code, "name": name}
-            for code, name in Vaccine.objects.filter(country=country, active=True)
-            .order_by("code")
-            .values_list("code", "name")
-        ],
+        "vaccines": vaccines_offered(country),
         "suppressed_below": hide.below,
         "doses": {"as_of": stamp, **doses},
         "people": {"as_of": stamp, **people},
@@ -185,6 +180,16 @@ def dashboard(query: Query) -> dict[str, Any]:
         "registrations": {"as_of": stamp, **_registrations(query, hide)},
         "bookings": {"as_of": stamp, **_bookings(query, hide)},
     }
+
+
+def vaccines_offered(country: Country) -> list[dict[str, str]]:
+    """Return the country's vaccines in use, to filter the dashboard by: code and name."""
+    return [
+        {"code": code, "name": name}
+        for code, name in Vaccine.objects.filter(country=country, active=True)
+        .order_by("code")
+        .values_list("code", "name")
+    ]
 
 
 def _region(region: Region | None) -> dict[str, Any] | None:

@@ -11,7 +11,6 @@ Celery beat task, or the dashboard itself when its numbers are older than FOLD_E
 """
 
 import json
-import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
@@ -27,13 +26,14 @@ from vaxnet.countries.models import Country
 from vaxnet.countries.queries import active_country
 from vaxnet.dashboard.facts import (
     DOSE_FIELDS,
+    PERSON_FIELDS,
     Cell,
     Fact,
-    Person,
     age_bands,
     dose_of,
     load_people,
     people_facts,
+    person_of,
     places,
     primary_doses,
     tallies_of,
@@ -44,8 +44,6 @@ from vaxnet.people.models import Beneficiary
 from vaxnet.stock.models import StockMove
 from vaxnet.vaccination.models import Aefi, Vaccination
 
-log = logging.getLogger(__name__)
-
 # The dashboard folds pending changes itself when its numbers are older than this.
 FOLD_EVERY = timedelta(seconds=10)
 # Changes claimed by one fold: bounded, so that a backlog is folded in steps.
@@ -54,10 +52,6 @@ FOLD_BATCH = 5000
 CHUNK = 1000
 # People whose facts a rebuild works out at a time.
 REBUILD_PEOPLE = 5000
-
-
-def _country() -> Country | None:
-    return active_country()
 
 
 # Writing changes.
@@ -80,7 +74,7 @@ def people_tallied(pks: Iterable[int]) -> None:
     held (the recording and merging services hold it): two changes to one person then follow
     each other, and each writes the difference from what the other left.
     """
-    country = _country()
+    country = active_country()
     wanted = set(pks)
     if country is None or not wanted:
         return
@@ -88,8 +82,7 @@ def people_tallied(pks: Iterable[int]) -> None:
     owners = {person.owner for person in people.values()}
     doses = valid_doses(pk for pk, person in people.items() if person.owner in owners)
     series = primary_doses({dose.vaccine_id for dose in doses})
-    created = dict(Beneficiary.objects.filter(pk__in=list(people)).values_list("pk", "created_at"))
-    new = people_facts(people, doses, age_bands(country), series, created)
+    new = people_facts(people, doses, age_bands(country), series)
     for gone in wanted - people.keys():
         new[gone] = []  # removed: what it counted for is taken away
     old = dict(PersonTally.objects.filter(pk__in=list(new)).values_list("pk", "facts"))
@@ -119,7 +112,7 @@ def tallies_fold(*, limit: int = FOLD_BATCH) -> int:
     The changes are claimed by deleting them (DELETE … RETURNING), so that two folds at once
     never count one change twice, and added to the tallies in the same transaction.
     """
-    country = _country()
+    country = active_country()
     if country is None:
         return 0
     where = places(country)
@@ -187,7 +180,7 @@ def tallies_rebuild() -> dict[str, int]:
     One transaction; on PostgreSQL the people's tallies and the pending changes are locked
     for it, so that doses recorded meanwhile wait for it and then count from what it left.
     """
-    country = _country()
+    country = active_country()
     if country is None:
         return {}
     where = places(country)
@@ -250,27 +243,20 @@ def _people_batches(country: Country) -> Iterator[dict[int, list[Fact]]]:
     registrations merged into its people from outside the range: their doses count with them.
     """
     bands = age_bands(country)
-    fields = ("pk", "merged_into_id", "birth_year", "birth_date", "sex", "created_at")
     everyone = Beneficiary.objects.filter(country=country).order_by("pk")
     doses = Vaccination.objects.filter(status=Vaccination.Status.VALID).order_by()
     last = 0
     while True:
-        rows = list(everyone.filter(pk__gt=last).values_list(*fields)[:REBUILD_PEOPLE])
+        rows = list(everyone.filter(pk__gt=last).values_list(*PERSON_FIELDS)[:REBUILD_PEOPLE])
         if not rows:
             return
         low, last = last, rows[-1][0]
         outside = list(
             everyone.filter(merged_into_id__gt=low, merged_into_id__lte=last)
             .exclude(pk__gt=low, pk__lte=last)
-            .values_list(*fields)
+            .values_list(*PERSON_FIELDS)
         )
-        people: dict[int, Person] = {}
-        created: dict[int, datetime] = {}
-        for pk, merged, year, born, sex, at in rows + outside:
-            people[pk] = Person(
-                pk=pk, owner=merged or pk, birth_year=year, birth_date=born, sex=sex
-            )
-            created[pk] = at
+        people = {row[0]: person_of(row) for row in rows + outside}
         given = [
             dose_of(row)
             for row in doses.filter(beneficiary_id__gt=low, beneficiary_id__lte=last)
@@ -280,7 +266,7 @@ def _people_batches(country: Country) -> Iterator[dict[int, list[Fact]]]:
         if outside:
             given += valid_doses(pk for pk, *_rest in outside)
         series = primary_doses({dose.vaccine_id for dose in given})
-        facts = people_facts(people, given, bands, series, created)
+        facts = people_facts(people, given, bands, series)
         yield {pk: facts[pk] for pk, *_rest in rows}
 
 

@@ -13,9 +13,8 @@ from vaxnet.countries.models import Country
 from vaxnet.countries.queries import active_country
 from vaxnet.dashboard import page
 from vaxnet.dashboard.published import BREAKDOWNS, published
-from vaxnet.dashboard.queries import Query, query_of
+from vaxnet.dashboard.queries import Query, query_of, vaccines_offered
 from vaxnet.geo.models import Region
-from vaxnet.vaccines.models import Vaccine
 
 TEMPLATE = "dashboard/page.html"
 
@@ -30,15 +29,6 @@ def _ancestors(region: Region) -> list[Region]:
 def _child_level(country: Country, region: Region) -> str:
     level = Region.objects.filter(parent=region).values_list("level", flat=True).first()
     return country.level_name(level) if level else ""
-
-
-def _vaccines(country: Country) -> list[dict[str, str]]:
-    return [
-        {"code": code, "name": name}
-        for code, name in Vaccine.objects.filter(country=country, active=True)
-        .order_by("code")
-        .values_list("code", "name")
-    ]
 
 
 def _shown(query: Query, asked: dict[str, str]) -> dict[str, Any]:
@@ -99,7 +89,7 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         )
     except DomainError as error:
         context["errors"] = refusal(error, "region")
-        context["vaccines"] = _vaccines(country)
+        context["vaccines"] = vaccines_offered(country)
         return refused(request, TEMPLATE, context, error)
     context.update(_shown(query, asked))
     return render(request, TEMPLATE, context)
