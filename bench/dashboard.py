@@ -104,6 +104,8 @@ VERBOSE = os.environ.get("BENCH_VERBOSE", "") not in ("", "0")
 WRK_THREADS = 2
 # Districts the warm kinds cycle through (the cold kinds ask every district).
 WARM_DISTRICTS = 16
+# Ranges ending this many different days before the day asked as today (national, cold).
+LAGS = 12
 API = "/api/v1/dashboard"
 PAGE = "/dashboard/"
 BARE = "/bench/bare-file"
@@ -743,17 +745,28 @@ def _kinds(world: World, rnd: random.Random) -> list[Kind]:
         f"{API}?region={d}&{month}" for d in some
     ]
     days = [today - timedelta(days=ago) for ago in range(1, DAYS)]
+    # National views differ by day, vaccine and how many days before the day their range
+    # ends (LAGS of them), so that no round runs out of views never asked.
     national_cold = [
         f"{API}?date={day}" + (f"&vaccine={code}" if code else "") + extra
         for day in days
         for code in ["", *codes]
-        for extra in ("", f"&from={day - timedelta(days=6)}&to={day}")
+        for extra in (
+            "",
+            *(
+                f"&from={day - timedelta(days=6 + lag)}&to={day - timedelta(days=lag)}"
+                for lag in range(LAGS)
+            ),
+        )
     ]
     filtered_cold = [
-        f"{API}?date={day}&vaccine={code}&from={day - timedelta(days=29)}&to={day}"
+        f"{API}?date={day}"
+        + (f"&vaccine={code}" if code else "")
+        + f"&from={day - timedelta(days=29 + lag)}&to={day - timedelta(days=lag)}"
         for day in days
-        for code in codes
-    ] + [f"{API}?date={day}&from={day - timedelta(days=29)}&to={day}" for day in days]
+        for code in ["", *codes]
+        for lag in range(LAGS)
+    ]
     district_cold = [
         f"{API}?region={d}&date={day}" + (f"&from={day - timedelta(days=29)}&to={day}" if r else "")
         for d in districts

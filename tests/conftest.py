@@ -19,6 +19,7 @@ from vaxnet.core.models import User
 from vaxnet.countries.models import Country
 from vaxnet.countries.pack import read_pack
 from vaxnet.countries.services import country_load
+from vaxnet.dashboard.queries import forget_outline
 from vaxnet.facilities.models import Facility, Role, StaffMembership
 from vaxnet.geo.models import Region
 
@@ -64,6 +65,12 @@ def _pack_for_transactional_tests(request: pytest.FixtureRequest) -> None:
         request.getfixturevalue("transactional_db")
         if not Country.objects.filter(code="TEST").exists():
             country_load(pack=read_pack("TEST"))
+
+
+@pytest.fixture(autouse=True)
+def _no_kept_outline() -> None:
+    """Each test reads the country's regions and vaccines afresh (its own ids, its changes)."""
+    forget_outline()
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """The public dashboard page: a region's numbers in tables, drill-down, filters, open data."""
 
+import json
 from html.parser import HTMLParser
 from typing import Any
 
@@ -10,6 +11,8 @@ from pytest_django import DjangoAssertNumQueries
 from vaxnet.booking.models import Session
 from vaxnet.core.models import User
 from vaxnet.countries.models import Country
+from vaxnet.dashboard import views
+from vaxnet.dashboard.queries import query_of
 from vaxnet.dashboard.services import tallies_fold_all
 from vaxnet.people.models import Beneficiary
 from vaxnet.stock.models import Batch
@@ -191,3 +194,24 @@ def test_it_reads_the_same_few_queries_whatever_the_view(
 def test_today_is_the_country_s_day(given: Country, client: Client) -> None:
     html = page(client).content.decode()
     assert TODAY.isoformat() in html  # the range's last day, in the form
+
+
+def test_a_kept_page_follows_its_numbers_language_and_filters(
+    given: Country, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    english = page(client, region="TS-N").content.decode()
+    assert tables(english)["Doses by district"]["Hill District"] == ["1"]
+    client.cookies["vaxnet_language"] = "hi"
+    hindi = page(client, region="TS-N").content.decode()
+    assert '<html lang="hi"' in hindi and "उत्तर राज्य" in hindi
+    assert "Doses by district" not in hindi
+    client.cookies["vaxnet_language"] = "en"
+    other = page(client, region="TS-N", vaccine="COVAXIN").content.decode()
+    assert tables(other)["Doses by district"]["Hill District"] == ["0"]
+
+    # New numbers published for the same view: the page kept for the old ones is not shown.
+    numbers = json.loads(views.published_json(query_of(given, region="TS-N")))
+    numbers["doses"]["by_region"][0]["count"] = 7
+    monkeypatch.setattr(views, "published_json", lambda query: json.dumps(numbers).encode())
+    again = page(client, region="TS-N").content.decode()
+    assert tables(again)["Doses by district"]["Hill District"] == ["7"]

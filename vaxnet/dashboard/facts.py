@@ -38,11 +38,15 @@ from vaxnet.vaccines.models import VaccineDose
 Fact = tuple[Any, ...]
 # metric, day, region id, vaccine code, breakdown, value
 Cell = tuple[str, str, int, str, str, str]
+# A tally as written: metric, span ("d", "m" or "y"), first day, region, vaccine, dim, value.
+Kept = tuple[str, str, str, int, str, str, str]
 BOOSTER_KINDS = frozenset({"booster", "precaution"})
 MILESTONES = ("first", "complete", "booster")
 # The breakdowns each kind of fact is counted under, besides its total.
 DOSE_DIMS = ("dose", "age", "sex", "ownership", "hour")
 PERSON_DIMS = ("age", "sex")
+# Breakdowns kept per day only, not per month and year.
+DAY_ONLY_DIMS = frozenset({"hour"})
 
 
 # Regions and age bands.
@@ -168,6 +172,20 @@ def tallies_of(changes: Iterable[tuple[Sequence[Any], int]], where: Places) -> C
         for cell, amount in cells(fact, where):
             total[cell] += change * amount
     return total
+
+
+def kept(total: Counter[Cell]) -> Counter[Kept]:
+    """Return the tallies to write for day counts: each day's, its month's and its year's."""
+    found: Counter[Kept] = Counter()
+    for (metric, day, region, vaccine, dim, value), n in total.items():
+        if not n:
+            continue
+        found[(metric, "d", day, region, vaccine, dim, value)] += n
+        if dim in DAY_ONLY_DIMS:
+            continue
+        found[(metric, "m", day[:8] + "01", region, vaccine, dim, value)] += n
+        found[(metric, "y", day[:5] + "01-01", region, vaccine, dim, value)] += n
+    return Counter({cell: n for cell, n in found.items() if n})  # taken away: negative
 
 
 # People: what each registration counts for.

@@ -8,6 +8,11 @@ that a country, a state or a district is read from its own rows, never summed fr
 and breakdowns are kept one at a time, not crossed, so that a region's year is a few
 thousand rows whatever the number of records behind it.
 
+Each count is also kept for its month and its year (`span` "m" and "y", `day` the period's
+first day), so that a range of days, or everything up to a day, is a few dozen rows: the
+days up to the first month boundary, whole months up to a year boundary, whole years, and
+so on back down (see `dashboard.queries.pieces`). Hours of the day are kept per day only.
+
 Changes reach the tallies in two steps: the transaction that records, corrects or merges
 doses (or plans a session, reports an AEFI, moves stock…) writes the facts it adds or takes
 away (`TallyChange`, one row, append only: no contention between transactions), and
@@ -25,7 +30,14 @@ from vaxnet.geo.models import Region
 class Tally(models.Model):
     """How many of one metric, on one day, in one region, of one vaccine, for one breakdown."""
 
+    class Span(models.TextChoices):
+        DAY = "d", _("day")
+        MONTH = "m", _("month")
+        YEAR = "y", _("year")
+
     metric = models.CharField(_("metric"), max_length=16)
+    span = models.CharField(_("span"), max_length=1, choices=Span.choices, default=Span.DAY)
+    # The day counted, or the first day of the month or year counted.
     day = models.DateField(_("day"))
     region = models.ForeignKey(Region, verbose_name=_("region"), on_delete=models.CASCADE)
     vaccine = models.CharField(_("vaccine"), max_length=40, blank=True)
@@ -37,15 +49,17 @@ class Tally(models.Model):
         verbose_name = _("tally")
         verbose_name_plural = _("tallies")
         constraints = [
-            # Also the index every dashboard read uses: metric, region, then a range of days.
+            # Also the index every dashboard read uses: metric, region, span, breakdown, then
+            # a range of days.
             models.UniqueConstraint(
-                fields=["metric", "region", "day", "vaccine", "dim", "value"],
+                fields=["metric", "region", "span", "dim", "day", "vaccine", "value"],
                 name="tally_unique_cell",
             )
         ]
 
     def __str__(self) -> str:
-        return f"{self.metric} {self.day} {self.region_id} {self.vaccine} {self.dim}={self.value}"
+        where = f"{self.region_id} {self.vaccine} {self.dim}={self.value}"
+        return f"{self.metric} {self.span}{self.day} {where}"
 
 
 class TallyChange(models.Model):

@@ -1,11 +1,15 @@
 """The dashboard's numbers for one region, a range of days and optionally one vaccine.
 
-Everything is read from the tallies (`dashboard.models.Tally`): a few grouped reads of one
-region's rows (and its children's, for the drill-down), whatever the number of records
-behind them. Counts from 1 to below the pack's `suppress_below` are left out (None) wherever
-they are published, and so are rates made from them, so that no one can be singled out.
+Everything is read from the tallies (`dashboard.models.Tally`) in one statement of grouped
+sums over one region's rows (and its children's, for the drill-down), whatever the number of
+records behind them. A range of days is read as whole years and months where it covers them
+and days at its ends (`pieces`), so that a year, or everything up to a day, is a few dozen
+rows. Counts from 1 to below the pack's `suppress_below` are left out (None) wherever they
+are published, and so are rates made from them, so that no one can be singled out.
 """
 
+import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -13,7 +17,7 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from django.db.models import QuerySet, Sum
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,6 +30,8 @@ from vaxnet.geo.models import Population, Region
 from vaxnet.vaccines.durations import parse_duration
 from vaxnet.vaccines.models import Vaccine, VaccineDose
 
+# Seconds a process keeps a country's regions and vaccines (`outline`) before reading them again.
+OUTLINE_SECONDS = 60
 # The longest range of days one request may ask for.
 MAX_DAYS = 3 * 366
 # The days the default range covers, ending on the day asked for.
@@ -36,6 +42,8 @@ USE_DAYS = 28
 # without one in the schedule, this long after the shortest one.
 DROPOUT_GRACE = timedelta(days=28)
 DOSE_DIMS = ("dose", "age", "sex", "ownership")
+# Before anything the tallies count: "everything up to a day" starts here.
+EPOCH = date(1900, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,71 @@ class Query:
     last: date
     today: date
     vaccine: Vaccine | None
+
+
+@dataclass(frozen=True)
+class Outline:
+    """What the dashboard reads of a country besides its tallies: regions and vaccines.
+
+    Kept per process and read again after OUTLINE_SECONDS or when the pack changes; its
+    regions and vaccines are shared by the process's threads, to be read, never changed.
+    """
+
+    regions: dict[str, Region]  # by code
+    by_pk: dict[int, Region]
+    # Each region's children, in their order: id, code and names.
+    children: dict[int, list[tuple[int, str, dict[str, str]]]]
+    root: Region
+    vaccines: dict[str, Vaccine]  # by code
+    offered: list[dict[str, str]]  # those in use, to filter by: code and name
+    windows: dict[str, timedelta]  # the dropout window of each vaccine with a dose 2
+
+
+_outlines: dict[tuple[int, str], tuple[float, Outline]] = {}
+_outlines_lock = threading.Lock()
+
+
+def outline(country: Country) -> Outline:
+    """Return the country's regions and vaccines as this process last read them."""
+    key = (country.pk, country.pack_digest)
+    now = time.monotonic()
+    with _outlines_lock:
+        found = _outlines.get(key)
+        if found is not None and now - found[0] < OUTLINE_SECONDS:
+            return found[1]
+    made = _outline(country)
+    with _outlines_lock:
+        _outlines.clear()  # one country a process; an old pack's outline is gone with it
+        _outlines[key] = (now, made)
+    return made
+
+
+def forget_outline() -> None:
+    """Drop this process's kept outlines, so that the next request reads them again."""
+    with _outlines_lock:
+        _outlines.clear()
+
+
+def _outline(country: Country) -> Outline:
+    regions = list(Region.objects.filter(country=country).order_by("depth", "number"))
+    by_pk = {region.pk: region for region in regions}
+    children: dict[int, list[tuple[int, str, dict[str, str]]]] = defaultdict(list)
+    for region in regions:
+        if region.parent_id is not None:
+            children[region.parent_id].append((region.pk, region.code, region.names))
+    roots = [region for region in regions if region.depth == 0]
+    if not roots:  # pragma: no cover - a loaded pack always has its root
+        raise _bad("unknown_region", _("There is no region with this code."), "region")
+    vaccines = list(Vaccine.objects.filter(country=country).order_by("code"))
+    return Outline(
+        regions={region.code: region for region in regions},
+        by_pk=by_pk,
+        children=dict(children),
+        root=roots[0],
+        vaccines={vaccine.code: vaccine for vaccine in vaccines},
+        offered=[{"code": v.code, "name": v.name} for v in vaccines if v.active],
+        windows=_windows(country),
+    )
 
 
 def _bad(code: str, message: str, field: str) -> DomainError:
@@ -75,15 +148,11 @@ def query_of(
     vaccine: str | None = None,
 ) -> Query:
     """Return the checked query of the dashboard's parameters, or refuse them (400)."""
+    known = outline(country)
     code = (region or "").strip()[:40]
-    if code:
-        found = Region.objects.filter(country=country, code=code).first()
-        if found is None:
-            raise _bad("unknown_region", _("There is no region with this code."), "region")
-    else:
-        found = Region.objects.filter(country=country, depth=0).first()
-        if found is None:  # pragma: no cover - a loaded pack always has its root
-            raise _bad("unknown_region", _("There is no region with this code."), "region")
+    found = known.regions.get(code) if code else known.root
+    if found is None:
+        raise _bad("unknown_region", _("There is no region with this code."), "region")
     today = _day(day, "date") or timezone.localdate()
     end = _day(last, "to") or today
     start = _day(first, "from") or end - timedelta(days=DEFAULT_DAYS - 1)
@@ -97,7 +166,7 @@ def query_of(
         )
     chosen = None
     if vaccine:
-        chosen = Vaccine.objects.filter(country=country, code=vaccine.strip()[:40]).first()
+        chosen = known.vaccines.get(vaccine.strip()[:40])
         if chosen is None:
             raise _bad("unknown_vaccine", _("There is no vaccine with this code."), "vaccine")
     return Query(country=country, region=found, first=start, last=end, today=today, vaccine=chosen)
@@ -106,21 +175,143 @@ def query_of(
 # Reading the tallies.
 
 
-def _tallies(query: Query, metric: str | Iterable[str], regions: Iterable[int]) -> QuerySet[Tally]:
-    metrics = [metric] if isinstance(metric, str) else list(metric)
-    rows = Tally.objects.filter(metric__in=metrics, region_id__in=list(regions)).order_by()
-    if query.vaccine is not None:
-        rows = rows.filter(vaccine=query.vaccine.code)
-    return rows
+def pieces(first: date, last: date) -> list[tuple[str, date, date]]:
+    """Return the tallies that count the days from first to last, each once.
+
+    Each piece is a span ("d", "m", "y") and the first days of its tallies, from and to:
+    the days up to a month's start, whole months up to a year's start, whole years, then
+    whole months and days to the end.
+    """
+    found: list[tuple[str, date, date]] = []
+    day = first
+    while day <= last:
+        if day.month == 1 and day.day == 1 and date(day.year, 12, 31) <= last:
+            # Every whole year at once.
+            years = last.year - day.year + ((last.month, last.day) == (12, 31))
+            found.append(("y", day, date(day.year + years - 1, 1, 1)))
+            day = date(day.year + years, 1, 1)
+            continue
+        if day.day == 1 and _next_month(day) - timedelta(days=1) <= last:
+            span, after = "m", _next_month(day)
+        else:
+            span, after = "d", day + timedelta(days=1)
+        if found and found[-1][0] == span:
+            found[-1] = (span, found[-1][1], day)
+        else:
+            found.append((span, day, day))
+        day = after
+    return found
 
 
-def _sums(rows: QuerySet[Tally], *fields: str) -> list[tuple[Any, ...]]:
-    return [
-        (*values, total)
-        for *values, total in rows.values_list(*fields)
-        .annotate(n=Sum("count"))
-        .values_list(*fields, "n")
-    ]
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One sum the dashboard reads: of some metrics' tallies in some regions, over some days.
+
+    `dims` are the breakdowns read ("" the totals), `keys` the columns the sum is grouped
+    by, `value` one value of the breakdowns; `vaccine` one vaccine's tallies (None: every
+    one's); `daily` reads the days themselves (to group by day, or for hours of a day),
+    not months and years.
+    """
+
+    tag: str
+    metrics: tuple[str, ...]
+    regions: tuple[int, ...]
+    first: date
+    last: date
+    dims: tuple[str, ...]
+    keys: tuple[str, ...] = ()
+    value: str | None = None
+    vaccine: str | None = None
+    daily: bool = False
+
+
+# The columns a part may be grouped by, each with its type for when it is not.
+COLUMNS = {
+    "metric": "VARCHAR(16)",
+    "region_id": "BIGINT",
+    "day": "DATE",
+    "vaccine": "VARCHAR(40)",
+    "dim": "VARCHAR(12)",
+    "value": "VARCHAR(20)",
+}
+
+# Each part's sums by its keys (a tuple of the key columns' values).
+Sums = dict[str, dict[tuple[Any, ...], int]]
+
+
+def read(parts: Iterable[Part]) -> Sums:
+    """Return the sums of the parts, each by its keys: one statement for all of them.
+
+    A part is read as a few runs of one span each (`pieces`): on PostgreSQL each run is one
+    range of the tallies' unique index (metric, region, span, day…), read from the index
+    alone.
+    """
+    table = connection.ops.quote_name(Tally._meta.db_table)
+    selects: list[str] = []
+    params: list[Any] = []
+    wanted: list[Part] = []
+    asked = list(parts)
+    found: Sums = {part.tag: defaultdict(int) for part in asked}
+    for part in asked:
+        if not part.regions or not part.metrics or part.first > part.last:
+            continue
+        number = len(wanted)
+        wanted.append(part)
+        shown = ", ".join(
+            column if column in part.keys else f"CAST(NULL AS {kind})"
+            for column, kind in COLUMNS.items()
+        )
+        grouped = f" GROUP BY {', '.join(part.keys)}" if part.keys else ""
+        runs = [("d", part.first, part.last)] if part.daily else pieces(part.first, part.last)
+        for span, low, high in runs:
+            where = [
+                f"metric IN ({_marks(part.metrics)})",
+                f"region_id IN ({_marks(part.regions)})",
+                "span = %s",
+                f"dim IN ({_marks(part.dims)})",
+                "day BETWEEN %s AND %s",
+            ]
+            params += [*part.metrics, *part.regions, span, *part.dims, low, high]
+            if part.vaccine is not None:
+                where.append("vaccine = %s")
+                params.append(part.vaccine)
+            if part.value is not None:
+                where.append("value = %s")
+                params.append(part.value)
+            selects.append(
+                f"SELECT {number}, {shown}, CAST(SUM(count) AS BIGINT) "  # noqa: S608
+                f"FROM {table} WHERE {' AND '.join(where)}{grouped}"
+            )
+    if not selects:
+        return found
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Parallel workers take longer to start than these reads of an index take.
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        cursor.execute(" UNION ALL ".join(selects), params)
+        rows = cursor.fetchall()
+    at = {column: i for i, column in enumerate(COLUMNS)}
+    for number, *values, total in rows:
+        if total is None:  # a sum over no rows
+            continue
+        part = wanted[number]
+        found[part.tag][tuple(_value(key, values[at[key]]) for key in part.keys)] += total
+    return found
+
+
+def _marks(values: tuple[Any, ...]) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _value(column: str, value: Any) -> Any:
+    # SQLite hands dates back as text from a statement of several SELECTs.
+    if column == "day" and isinstance(value, str):
+        return date.fromisoformat(value)
+    return value
 
 
 class Suppress:
@@ -149,89 +340,137 @@ def dashboard(query: Query) -> dict[str, Any]:
     """Return every number of the dashboard for the query, ready to be published."""
     country, region = query.country, query.region
     hide = Suppress(int(country.setting("population", "suppress_below", 10) or 0))
-    children = list(
-        Region.objects.filter(parent=region).order_by("number").values_list("pk", "code", "names")
-    )
-    child_ids = [pk for pk, _code, _names in children]
+    known = outline(country)
+    children = known.children.get(region.pk, [])
+    sums = read(_parts(query, known, children))
     time = as_of()
     stamp = time.isoformat() if time else None
-    people, counted = _people(query, child_ids, hide)
-    doses, given = _doses(query, children, hide)
+    people, counted = _people(query, sums, hide)
+    doses, given = _doses(query, sums, children, hide)
     return {
         "as_of": stamp,
-        "region": _region(region),
-        "parent": _region(region.parent) if region.parent_id else None,
+        "region": _region(country, region),
+        "parent": _region(country, known.by_pk.get(region.parent_id or 0)),
         "children": [
             {"code": code, "name": localized(names) or code} for _pk, code, names in children
         ],
         "range": {"from": query.first.isoformat(), "to": query.last.isoformat()},
         "today": query.today.isoformat(),
         "vaccine": query.vaccine.code if query.vaccine else None,
-        "vaccines": vaccines_offered(country),
+        "vaccines": known.offered,
         "suppressed_below": hide.below,
         "doses": {"as_of": stamp, **doses},
         "people": {"as_of": stamp, **people},
         "coverage": {"as_of": stamp, **_coverage(query, children, counted, hide)},
-        "dropout": {"as_of": stamp, "rows": _dropout(query, hide)},
-        "aefi": {"as_of": stamp, **_aefi(query, given, hide)},
-        "wastage": {"as_of": stamp, **_wastage(query, hide)},
-        "stock": {"as_of": stamp, "rows": _stock(query, children, hide)},
-        "sessions": {"as_of": stamp, **_sessions(query, hide)},
-        "registrations": {"as_of": stamp, **_registrations(query, hide)},
-        "bookings": {"as_of": stamp, **_bookings(query, hide)},
+        "dropout": {"as_of": stamp, "rows": _dropout(query, sums, hide)},
+        "aefi": {"as_of": stamp, **_aefi(sums, given, hide)},
+        "wastage": {"as_of": stamp, **_wastage(sums, hide)},
+        "stock": {"as_of": stamp, "rows": _stock(query, sums, children)},
+        "sessions": {"as_of": stamp, **_sessions(sums)},
+        "registrations": {"as_of": stamp, **_registrations(query, sums, hide)},
+        "bookings": {"as_of": stamp, **_bookings(sums, hide)},
     }
+
+
+def _parts(
+    query: Query, known: Outline, children: list[tuple[int, str, dict[str, str]]]
+) -> list[Part]:
+    """Return every sum the dashboard reads for the query."""
+    here = (query.region.pk,)
+    below = tuple(pk for pk, _code, _names in children)
+    first, last, today = query.first, query.last, query.today
+    vaccine = query.vaccine.code if query.vaccine else None
+    day = timedelta(days=1)
+    ever, days, used = (EPOCH, last), (first, last), (last - (USE_DAYS - 1) * day, last)
+
+    def part(
+        tag: str,
+        metrics: tuple[str, ...],
+        regions: tuple[int, ...],
+        span: tuple[date, date],
+        dims: tuple[str, ...],
+        *keys: str,
+        **more: Any,
+    ) -> Part:
+        return Part(tag, metrics, regions, *span, dims, keys, **{"vaccine": vaccine, **more})
+
+    doses, people, sessions = ("doses",), ("first", "complete", "booster"), ("sessions",)
+    stores, status = below or here, ("status",)
+    parts = [
+        part("doses", doses, here, ever, ("",)),
+        part("doses_by_day", doses, here, days, ("",), "day", daily=True),
+        part("doses_by", doses, here, days, ("", *DOSE_DIMS), "dim", "value", "vaccine"),
+        part("hours", doses, here, (today, min(today, last)), ("hour",), "value", daily=True),
+        part("doses_below", doses, below, days, ("",), "region_id"),
+        part("people", people, here, ever, ("", "age", "sex"), "metric", "dim", "value"),
+        part("people_below", people, below, ever, ("",), "region_id", "metric"),
+        part("aefi", ("aefi",), here, days, ("", "severity"), "dim", "value"),
+        part("wastage", ("stock",), here, days, ("kind",), "value"),
+        part("stock", ("stock",), stores, ever, ("kind",), "region_id"),
+        part("stock_used", ("stock",), stores, used, ("kind",), "region_id", value="consumption"),
+        # Sessions still planned: today's are ongoing, earlier ones were not closed.
+        part("sessions_past", sessions, here, (first, min(last, today - day)), status, "value"),
+        part(
+            "sessions_today", sessions, here, (max(first, today), min(last, today)), status, "value"
+        ),
+        part("sessions_later", sessions, here, (max(first, today + day), last), status, "value"),
+        part(
+            "registrations",
+            ("registrations",),
+            (known.root.pk,),
+            days,
+            ("", "age", "sex"),
+            "dim",
+            "value",
+            vaccine=None,
+        ),
+        part("bookings", ("bookings", "cancellations"), here, days, ("",), "metric"),
+    ]
+    # Dropout: people given dose 1 long enough ago for dose 2 to be due, per vaccine.
+    for code, window in known.windows.items():
+        if vaccine in (None, code):
+            cohort = (EPOCH, last - window)
+            metrics = ("started", "continued")
+            parts.append(
+                part("dropout", metrics, here, cohort, ("",), "metric", "vaccine", vaccine=code)
+            )
+    return parts
 
 
 def vaccines_offered(country: Country) -> list[dict[str, str]]:
     """Return the country's vaccines in use, to filter the dashboard by: code and name."""
-    return [
-        {"code": code, "name": name}
-        for code, name in Vaccine.objects.filter(country=country, active=True)
-        .order_by("code")
-        .values_list("code", "name")
-    ]
+    return outline(country).offered
 
 
-def _region(region: Region | None) -> dict[str, Any] | None:
+def _region(country: Country, region: Region | None) -> dict[str, Any] | None:
     if region is None:
         return None
     return {
         "code": region.code,
         "name": localized(region.names) or region.code,
-        "level": region.country.level_name(region.level),
+        "level": country.level_name(region.level),
     }
 
 
 def _doses(
-    query: Query, children: list[tuple[int, str, dict[str, str]]], hide: Suppress
+    query: Query, sums: Sums, children: list[tuple[int, str, dict[str, str]]], hide: Suppress
 ) -> tuple[dict[str, Any], int]:
     """Return the doses' numbers, and how many were given in the range (for rates)."""
-    here = _tallies(query, "doses", [query.region.pk])
-    in_range = here.filter(day__range=(query.first, query.last))
-    totals = dict(_sums(here.filter(dim="", day__lte=query.last), "day"))
-    by_day = {day: n for day, n in totals.items() if query.first <= day <= query.last}
+    by_day = {day: n for (day,), n in sums["doses_by_day"].items()}
     breakdowns: dict[str, dict[str, int]] = {dim: defaultdict(int) for dim in DOSE_DIMS}
     by_vaccine: dict[str, int] = defaultdict(int)
-    for dim, value, vaccine, n in _sums(
-        in_range.filter(dim__in=("", *DOSE_DIMS)), "dim", "value", "vaccine"
-    ):
+    for (dim, value, vaccine), n in sums["doses_by"].items():
         if dim:
             breakdowns[dim][value] += n
         else:
             by_vaccine[vaccine] += n
-    hours = dict(_sums(here.filter(dim="hour", day=query.today), "value"))
-    by_child = dict(
-        _sums(
-            _tallies(query, "doses", [pk for pk, _code, _names in children]).filter(
-                dim="", day__range=(query.first, query.last)
-            ),
-            "region",
-        )
-    )
+    hours = {value: n for (value,), n in sums["hours"].items()}
+    below = {region: n for (region,), n in sums["doses_below"].items()}
     public = {
-        "total": hide.count(sum(totals.values())),
+        "total": hide.count(sum(sums["doses"].values())),
         "in_range": hide.count(sum(by_day.values())),
-        "today": hide.count(totals.get(query.today, 0)),
+        # Every dose counts in one hour of its day.
+        "today": hide.count(sum(hours.values())),
         "by_day": [
             {
                 "day": (query.first + timedelta(days=i)).isoformat(),
@@ -251,7 +490,7 @@ def _doses(
             {
                 "code": code,
                 "name": localized(names) or code,
-                "count": hide.count(by_child.get(pk, 0)),
+                "count": hide.count(below.get(pk, 0)),
             }
             for pk, code, names in children
         ],
@@ -287,25 +526,20 @@ class Counted:
     by_child: dict[int, dict[str, int]]
 
 
-def _people(query: Query, child_ids: list[int], hide: Suppress) -> tuple[dict[str, Any], Counted]:
+def _people(query: Query, sums: Sums, hide: Suppress) -> tuple[dict[str, Any], Counted]:
     """Return the numbers of people given a first dose, the primary series, a booster."""
     metrics = ("first", "complete", "booster")
-    here = _tallies(query, metrics, [query.region.pk]).filter(day__lte=query.last)
     totals: dict[str, int] = defaultdict(int)
     by: dict[str, dict[str, dict[str, int]]] = {
         dim: {m: defaultdict(int) for m in metrics} for dim in ("age", "sex")
     }
-    for metric, dim, value, n in _sums(here, "metric", "dim", "value"):
+    for (metric, dim, value), n in sums["people"].items():
         if dim:
             by[dim][metric][value] += n
         else:
             totals[metric] += n
     children: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for region, metric, n in _sums(
-        _tallies(query, metrics, child_ids).filter(dim="", day__lte=query.last),
-        "region",
-        "metric",
-    ):
+    for (region, metric), n in sums["people_below"].items():
         children[region][metric] += n
     bands = _band_order(query.country)
     public = {
@@ -391,25 +625,16 @@ def _coverage(
     }
 
 
-def _dropout(query: Query, hide: Suppress) -> list[dict[str, Any]]:
+def _dropout(query: Query, sums: Sums, hide: Suppress) -> list[dict[str, Any]]:
     """Return, per vaccine, the share of people whose dose 2 is overdue among those given dose 1.
 
     Counted among people whose dose 1 was given long enough before the last day for dose 2
     to be due (the schedule's longest interval, or the shortest plus DROPOUT_GRACE).
     """
-    windows = _windows(query.country)
-    rows = _sums(
-        _tallies(query, ("started", "continued"), [query.region.pk]).filter(day__lte=query.last),
-        "metric",
-        "vaccine",
-        "day",
-    )
+    windows = outline(query.country).windows
     started: dict[str, int] = defaultdict(int)
     continued: dict[str, int] = defaultdict(int)
-    for metric, vaccine, day, n in rows:
-        window = windows.get(vaccine)
-        if window is None or day > query.last - window:
-            continue
+    for (metric, vaccine), n in sums["dropout"].items():
         (started if metric == "started" else continued)[vaccine] += n
     return [
         {
@@ -446,11 +671,10 @@ def _windows(country: Country) -> dict[str, timedelta]:
     return windows
 
 
-def _aefi(query: Query, given: int, hide: Suppress) -> dict[str, Any]:
-    rows = _tallies(query, "aefi", [query.region.pk]).filter(day__range=(query.first, query.last))
+def _aefi(sums: Sums, given: int, hide: Suppress) -> dict[str, Any]:
     total = 0
     by: dict[str, int] = defaultdict(int)
-    for dim, value, n in _sums(rows, "dim", "value"):
+    for (dim, value), n in sums["aefi"].items():
         if dim:
             by[value] += n
         else:
@@ -469,12 +693,9 @@ def _aefi(query: Query, given: int, hide: Suppress) -> dict[str, Any]:
     }
 
 
-def _wastage(query: Query, hide: Suppress) -> dict[str, Any]:
+def _wastage(sums: Sums, hide: Suppress) -> dict[str, Any]:
     """Return the wastage rates: open-vial and closed-vial doses lost per 100 used or lost."""
-    rows = _tallies(query, "stock", [query.region.pk]).filter(
-        dim="kind", day__range=(query.first, query.last)
-    )
-    by = {kind: -n for kind, n in _sums(rows, "value")}
+    by = {kind: -n for (kind,), n in sums["wastage"].items()}
     given = by.get("consumption", 0)
     opened = by.get("wastage_open", 0)
     closed = by.get("wastage_closed", 0)
@@ -489,16 +710,13 @@ def _wastage(query: Query, hide: Suppress) -> dict[str, Any]:
 
 
 def _stock(
-    query: Query, children: list[tuple[int, str, dict[str, str]]], hide: Suppress
+    query: Query, sums: Sums, children: list[tuple[int, str, dict[str, str]]]
 ) -> list[dict[str, Any]]:
     """Return each child region's doses in stock, daily use and days of supply."""
     if not children:
         children = [(query.region.pk, query.region.code, query.region.names)]
-    ids = [pk for pk, _code, _names in children]
-    rows = _tallies(query, "stock", ids).filter(dim="kind", day__lte=query.last)
-    balance = dict(_sums(rows, "region"))
-    since = query.last - timedelta(days=USE_DAYS - 1)
-    used = dict(_sums(rows.filter(value="consumption", day__gte=since), "region"))
+    balance = {region: n for (region,), n in sums["stock"].items()}
+    used = {region: n for (region,), n in sums["stock_used"].items()}
     found = []
     for pk, code, names in children:
         daily = -used.get(pk, 0) / USE_DAYS
@@ -515,36 +733,27 @@ def _stock(
     return found
 
 
-def _sessions(query: Query, hide: Suppress) -> dict[str, Any]:
-    rows = _tallies(query, "sessions", [query.region.pk]).filter(
-        dim="status", day__range=(query.first, query.last)
-    )
-    planned_today = 0
+def _sessions(sums: Sums) -> dict[str, Any]:
     counts: dict[str, int] = defaultdict(int)
-    for day, status, n in _sums(rows, "day", "value"):
-        if status == "planned" and day == query.today:
-            planned_today += n
-        elif status == "planned" and day < query.today:
-            counts["not_closed"] += n
-        else:
+    for when in ("past", "today", "later"):
+        for (status,), n in sums[f"sessions_{when}"].items():
+            # Sessions still planned: today's are ongoing, earlier ones were not closed.
+            if status == "planned" and when != "later":
+                status = "ongoing" if when == "today" else "not_closed"
             counts[status] += n
     return {
         "planned": counts["planned"],
-        "ongoing": planned_today,
+        "ongoing": counts["ongoing"],
         "completed": counts["closed"],
         "cancelled": counts["cancelled"],
         "not_closed": counts["not_closed"],
     }
 
 
-def _registrations(query: Query, hide: Suppress) -> dict[str, Any]:
-    root = Region.objects.filter(country=query.country, depth=0).values_list("pk", flat=True)
-    rows = Tally.objects.filter(
-        metric="registrations", region_id__in=list(root), day__range=(query.first, query.last)
-    ).order_by()
+def _registrations(query: Query, sums: Sums, hide: Suppress) -> dict[str, Any]:
     total = 0
     by: dict[str, dict[str, int]] = {"age": defaultdict(int), "sex": defaultdict(int)}
-    for dim, value, n in _sums(rows, "dim", "value"):
+    for (dim, value), n in sums["registrations"].items():
         if dim:
             by[dim][value] += n
         else:
@@ -557,11 +766,8 @@ def _registrations(query: Query, hide: Suppress) -> dict[str, Any]:
     }
 
 
-def _bookings(query: Query, hide: Suppress) -> dict[str, Any]:
-    rows = _tallies(query, ("bookings", "cancellations"), [query.region.pk]).filter(
-        dim="", day__range=(query.first, query.last)
-    )
-    totals = dict(_sums(rows, "metric"))
+def _bookings(sums: Sums, hide: Suppress) -> dict[str, Any]:
+    totals = {metric: n for (metric,), n in sums["bookings"].items()}
     return {
         "booked": hide.count(totals.get("bookings", 0)),
         "cancelled": hide.count(totals.get("cancellations", 0)),

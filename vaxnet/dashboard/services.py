@@ -31,6 +31,7 @@ from vaxnet.dashboard.facts import (
     Fact,
     age_bands,
     dose_of,
+    kept,
     load_people,
     people_facts,
     person_of,
@@ -154,18 +155,18 @@ def fold_if_stale(now: datetime | None = None) -> None:
 
 
 def _add(total: Counter[Cell]) -> None:
-    """Add amounts to the tallies, making the rows that do not exist yet."""
-    cells = sorted((cell, n) for cell, n in total.items() if n)
+    """Add amounts to the tallies (days, months, years), making the rows not there yet."""
+    cells = sorted(kept(total).items())
     if not cells:
         return
     table = connection.ops.quote_name(Tally._meta.db_table)
-    columns = "metric, day, region_id, vaccine, dim, value, count"
+    columns = "metric, span, day, region_id, vaccine, dim, value, count"
     # One statement run for each cell (psycopg pipelines them): a multi-row statement of
     # thousands of parameters costs more to bind than to run.
     with connection.cursor() as cursor:
         cursor.executemany(
-            f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s) "  # noqa: S608
-            "ON CONFLICT (metric, region_id, day, vaccine, dim, value) "
+            f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "  # noqa: S608
+            "ON CONFLICT (metric, region_id, span, day, vaccine, dim, value) "
             f"DO UPDATE SET count = {table}.count + excluded.count",
             [(*cell, n) for cell, n in cells],
         )
@@ -211,11 +212,17 @@ def tallies_rebuild() -> dict[str, int]:
             total.update(tallies_of(facts_all.items(), where))
         _insert(
             Tally,
-            ("metric", "day", "region_id", "vaccine", "dim", "value", "count"),
-            [(*cell, n) for cell, n in sorted(total.items()) if n],
+            ("metric", "span", "day", "region_id", "vaccine", "dim", "value", "count"),
+            [(*cell, n) for cell, n in sorted(kept(total).items())],
         )
         now = timezone.now()
         TallyState.objects.update_or_create(pk=1, defaults={"folded_at": now, "rebuilt_at": now})
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        # Rows written in bulk are not yet known visible to all: vacuumed, the dashboard's
+        # reads come from the index alone, and the planner knows the new tables' sizes.
+        names = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in (Tally, PersonTally))
+        with connection.cursor() as cursor:
+            cursor.execute(f"VACUUM (ANALYZE) {names}")
     return dict(kinds)
 
 

@@ -1,10 +1,15 @@
 """The public dashboard page, at /dashboard/: one region's numbers, charts and open data."""
 
+import hashlib
+import json
 from typing import Any
 
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET
 
 from vaxnet.core.errors import DomainError
@@ -12,28 +17,30 @@ from vaxnet.core.pages import refusal, refused
 from vaxnet.countries.models import Country
 from vaxnet.countries.queries import active_country
 from vaxnet.dashboard import page
-from vaxnet.dashboard.published import BREAKDOWNS, published
-from vaxnet.dashboard.queries import Query, query_of, vaccines_offered
+from vaxnet.dashboard.published import BREAKDOWNS, CACHE_SECONDS, published_json
+from vaxnet.dashboard.queries import Query, outline, query_of, vaccines_offered
 from vaxnet.geo.models import Region
 
 TEMPLATE = "dashboard/page.html"
+# The page's content: kept, and put into TEMPLATE with what differs per request.
+CONTENT = "dashboard/_content.html"
 
 
-def _ancestors(region: Region) -> list[Region]:
+def _ancestors(country: Country, region: Region) -> list[Region]:
     """Return the regions above this one, the country first."""
+    known = outline(country)
     codes = [code for code in region.path.strip("/").split("/") if code != region.code]
-    found = {r.code: r for r in Region.objects.filter(country_id=region.country_id, code__in=codes)}
-    return [found[code] for code in codes if code in found]
+    return [known.regions[code] for code in codes if code in known.regions]
 
 
 def _child_level(country: Country, region: Region) -> str:
-    level = Region.objects.filter(parent=region).values_list("level", flat=True).first()
-    return country.level_name(level) if level else ""
+    known = outline(country)
+    children = known.children.get(region.pk)
+    return country.level_name(known.by_pk[children[0][0]].level) if children else ""
 
 
-def _shown(query: Query, asked: dict[str, str]) -> dict[str, Any]:
+def _shown(query: Query, asked: dict[str, str], data: dict[str, Any]) -> dict[str, Any]:
     """Return what the page shows of the query's published numbers."""
-    data = published(query)
     level = _child_level(query.country, query.region)
     doses = page.dose_tables(data)
     coverage = page.coverage_table(data)
@@ -44,7 +51,7 @@ def _shown(query: Query, asked: dict[str, str]) -> dict[str, Any]:
         "region": query.region,
         "ancestors": [
             (region, page.page_url("" if region.depth == 0 else region.code, asked))
-            for region in _ancestors(query.region)
+            for region in _ancestors(query.country, query.region)
         ],
         "child_level": level,
         "children": [
@@ -90,6 +97,25 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
     except DomainError as error:
         context["errors"] = refusal(error, "region")
         context["vaccines"] = vaccines_offered(country)
+        context["content"] = render_to_string(CONTENT, context, request)
         return refused(request, TEMPLATE, context, error)
-    context.update(_shown(query, asked))
-    return render(request, TEMPLATE, context)
+    return render(
+        request, TEMPLATE, {"region": query.region, "content": _content(request, query, asked)}
+    )
+
+
+def _content(request: HttpRequest, query: Query, asked: dict[str, str]) -> SafeString:
+    """Return the page's content for the query, as kept while its published numbers are.
+
+    Kept under the numbers' own digest: a page never outlives the numbers it shows.
+    """
+    numbers = published_json(query)
+    digest = hashlib.blake2b(numbers, digest_size=16).hexdigest()
+    filters = "&".join(f"{name}={asked[name]}" for name in page.FILTERS)
+    key = f"dashboard-page:{digest}:{translation.get_language() or ''}:{filters}"
+    found: str | None = cache.get(key)
+    if found is None:
+        context = {"asked": asked, "errors": {}, **_shown(query, asked, json.loads(numbers))}
+        found = render_to_string(CONTENT, context, request)
+        cache.set(key, found, CACHE_SECONDS)
+    return mark_safe(found)  # noqa: S308 (rendered by our own template, escaped there)
