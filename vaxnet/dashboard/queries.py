@@ -42,6 +42,7 @@ USE_DAYS = 28
 # without one in the schedule, this long after the shortest one.
 DROPOUT_GRACE = timedelta(days=28)
 DOSE_DIMS = ("dose", "age", "sex", "ownership")
+MILESTONES = ("first", "complete", "booster")
 # Before anything the tallies count: "everything up to a day" starts here.
 EPOCH = date(1900, 1, 1)
 
@@ -303,6 +304,11 @@ def read(parts: Iterable[Part]) -> Sums:
     return found
 
 
+def _of(sums: Sums, tag: str, metric: str) -> dict[tuple[Any, ...], int]:
+    """Return one metric's sums of a part read by metric first, by the part's other keys."""
+    return {key[1:]: n for key, n in sums[tag].items() if key[0] == metric}
+
+
 def _marks(values: tuple[Any, ...]) -> str:
     return ", ".join(["%s"] * len(values))
 
@@ -394,19 +400,38 @@ def _parts(
     ) -> Part:
         return Part(tag, metrics, regions, *span, dims, keys, **{"vaccine": vaccine, **more})
 
-    doses, people, sessions = ("doses",), ("first", "complete", "booster"), ("sessions",)
-    stores, status = below or here, ("status",)
+    doses, sessions, status = ("doses",), ("sessions",), ("status",)
+    # Stock is shown for the regions below, or for a region with none, for itself.
+    stores = below or here
+    # Sums of several metrics read together, each grouped by metric first (see `_of`).
+    in_range = ("doses", "aefi", "stock", "bookings", "cancellations")
     parts = [
-        part("doses", doses, here, ever, ("",)),
+        part(
+            "ever", ("doses", *MILESTONES), here, ever, ("", "age", "sex"), "metric", "dim", "value"
+        ),
+        part(
+            "ever_below",
+            (*MILESTONES, "stock") if below else ("stock",),
+            stores,
+            ever,
+            ("", "kind"),
+            "metric",
+            "region_id",
+        ),
+        part(
+            "in_range",
+            in_range,
+            here,
+            days,
+            ("", *DOSE_DIMS, "severity", "kind"),
+            "metric",
+            "dim",
+            "value",
+            "vaccine",
+        ),
         part("doses_by_day", doses, here, days, ("",), "day", daily=True),
-        part("doses_by", doses, here, days, ("", *DOSE_DIMS), "dim", "value", "vaccine"),
         part("hours", doses, here, (today, min(today, last)), ("hour",), "value", daily=True),
         part("doses_below", doses, below, days, ("",), "region_id"),
-        part("people", people, here, ever, ("", "age", "sex"), "metric", "dim", "value"),
-        part("people_below", people, below, ever, ("",), "region_id", "metric"),
-        part("aefi", ("aefi",), here, days, ("", "severity"), "dim", "value"),
-        part("wastage", ("stock",), here, days, ("kind",), "value"),
-        part("stock", ("stock",), stores, ever, ("kind",), "region_id"),
         part("stock_used", ("stock",), stores, used, ("kind",), "region_id", value="consumption"),
         # Sessions still planned: today's are ongoing, earlier ones were not closed.
         part("sessions_past", sessions, here, (first, min(last, today - day)), status, "value"),
@@ -424,7 +449,6 @@ def _parts(
             "value",
             vaccine=None,
         ),
-        part("bookings", ("bookings", "cancellations"), here, days, ("",), "metric"),
     ]
     # Dropout: people given dose 1 long enough ago for dose 2 to be due, per vaccine.
     for code, window in known.windows.items():
@@ -459,7 +483,7 @@ def _doses(
     by_day = {day: n for (day,), n in sums["doses_by_day"].items()}
     breakdowns: dict[str, dict[str, int]] = {dim: defaultdict(int) for dim in DOSE_DIMS}
     by_vaccine: dict[str, int] = defaultdict(int)
-    for (dim, value, vaccine), n in sums["doses_by"].items():
+    for (dim, value, vaccine), n in _of(sums, "in_range", "doses").items():
         if dim:
             breakdowns[dim][value] += n
         else:
@@ -467,7 +491,9 @@ def _doses(
     hours = {value: n for (value,), n in sums["hours"].items()}
     below = {region: n for (region,), n in sums["doses_below"].items()}
     public = {
-        "total": hide.count(sum(sums["doses"].values())),
+        "total": hide.count(
+            sum(n for (dim, _v), n in _of(sums, "ever", "doses").items() if not dim)
+        ),
         "in_range": hide.count(sum(by_day.values())),
         # Every dose counts in one hour of its day.
         "today": hide.count(sum(hours.values())),
@@ -528,19 +554,22 @@ class Counted:
 
 def _people(query: Query, sums: Sums, hide: Suppress) -> tuple[dict[str, Any], Counted]:
     """Return the numbers of people given a first dose, the primary series, a booster."""
-    metrics = ("first", "complete", "booster")
+    metrics = MILESTONES
     totals: dict[str, int] = defaultdict(int)
     by: dict[str, dict[str, dict[str, int]]] = {
         dim: {m: defaultdict(int) for m in metrics} for dim in ("age", "sex")
     }
-    for (metric, dim, value), n in sums["people"].items():
+    for (metric, dim, value), n in sums["ever"].items():
+        if metric == "doses":
+            continue
         if dim:
             by[dim][metric][value] += n
         else:
             totals[metric] += n
     children: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for (region, metric), n in sums["people_below"].items():
-        children[region][metric] += n
+    for (metric, region), n in sums["ever_below"].items():
+        if metric != "stock":
+            children[region][metric] += n
     bands = _band_order(query.country)
     public = {
         **{metric: hide.count(totals[metric]) for metric in metrics},
@@ -674,7 +703,7 @@ def _windows(country: Country) -> dict[str, timedelta]:
 def _aefi(sums: Sums, given: int, hide: Suppress) -> dict[str, Any]:
     total = 0
     by: dict[str, int] = defaultdict(int)
-    for (dim, value), n in sums["aefi"].items():
+    for (dim, value, _vaccine), n in _of(sums, "in_range", "aefi").items():
         if dim:
             by[value] += n
         else:
@@ -695,7 +724,9 @@ def _aefi(sums: Sums, given: int, hide: Suppress) -> dict[str, Any]:
 
 def _wastage(sums: Sums, hide: Suppress) -> dict[str, Any]:
     """Return the wastage rates: open-vial and closed-vial doses lost per 100 used or lost."""
-    by = {kind: -n for (kind,), n in sums["wastage"].items()}
+    by: dict[str, int] = defaultdict(int)
+    for (_dim, kind, _vaccine), n in _of(sums, "in_range", "stock").items():
+        by[kind] -= n
     given = by.get("consumption", 0)
     opened = by.get("wastage_open", 0)
     closed = by.get("wastage_closed", 0)
@@ -715,7 +746,7 @@ def _stock(
     """Return each child region's doses in stock, daily use and days of supply."""
     if not children:
         children = [(query.region.pk, query.region.code, query.region.names)]
-    balance = {region: n for (region,), n in sums["stock"].items()}
+    balance = {region: n for (region,), n in _of(sums, "ever_below", "stock").items()}
     used = {region: n for (region,), n in sums["stock_used"].items()}
     found = []
     for pk, code, names in children:
@@ -767,7 +798,12 @@ def _registrations(query: Query, sums: Sums, hide: Suppress) -> dict[str, Any]:
 
 
 def _bookings(sums: Sums, hide: Suppress) -> dict[str, Any]:
-    totals = {metric: n for (metric,), n in sums["bookings"].items()}
+    totals = {
+        metric: sum(
+            n for (dim, _v, _vaccine), n in _of(sums, "in_range", metric).items() if not dim
+        )
+        for metric in ("bookings", "cancellations")
+    }
     return {
         "booked": hide.count(totals.get("bookings", 0)),
         "cancelled": hide.count(totals.get("cancellations", 0)),
