@@ -23,7 +23,7 @@ above it. The person's age band is their age on the day, in the pack's bands.
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from functools import cache
 from typing import Any
 
@@ -109,44 +109,48 @@ def age_on(day: date, birth_year: int, birth_date: date | None) -> int:
 # What each fact counts in.
 
 
-def cells(fact: Sequence[Any], where: Places) -> list[tuple[Cell, int]]:
-    """Return the tallies a fact counts in, with how much it adds to each."""
+def cells(fact: Sequence[Any], root: int) -> list[tuple[Cell, int]]:
+    """Return the tallies of its own region a fact counts in, with how much it adds to each.
+
+    (It counts the same in every region above: see `lifted`.) Registrations count in the
+    country's, the `root` region.
+    """
     kind = fact[0]
     if kind == "dose":
         _, day, hour, region, vaccine, number, ownership, band, sex = fact
         values = (str(number), band, sex, ownership, f"{hour:02d}")
         pairs = [("", ""), *zip(DOSE_DIMS, values, strict=True)]
-        return _spread("doses", day, region, vaccine, pairs, 1, where)
+        return _spread("doses", day, region, vaccine, pairs, 1)
     if kind == "person":
         _, milestone, day, region, vaccine, band, sex = fact
         pairs = [("", ""), ("age", band), ("sex", sex)]
-        return _spread(milestone, day, region, vaccine, pairs, 1, where)
+        return _spread(milestone, day, region, vaccine, pairs, 1)
     if kind == "cohort":
         _, day, region, vaccine, continued = fact
-        found = _spread("started", day, region, vaccine, [("", "")], 1, where)
+        found = _spread("started", day, region, vaccine, [("", "")], 1)
         if continued:
-            found += _spread("continued", day, region, vaccine, [("", "")], 1, where)
+            found += _spread("continued", day, region, vaccine, [("", "")], 1)
         return found
     if kind == "aefi":
         _, day, region, vaccine, severity = fact
-        return _spread("aefi", day, region, vaccine, [("", ""), ("severity", severity)], 1, where)
+        return _spread("aefi", day, region, vaccine, [("", ""), ("severity", severity)], 1)
     if kind == "session":
         _, day, region, vaccine, status = fact
-        return _spread("sessions", day, region, vaccine, [("status", status)], 1, where)
+        return _spread("sessions", day, region, vaccine, [("status", status)], 1)
     if kind == "stock":
         _, day, region, vaccine, move, doses = fact
-        return _spread("stock", day, region, vaccine, [("kind", move)], doses, where)
+        return _spread("stock", day, region, vaccine, [("kind", move)], doses)
     if kind == "registration":
         _, day, band, sex = fact
         pairs = [("", ""), ("age", band), ("sex", sex)]
-        return [(("registrations", day, where.root, "", dim, value), 1) for dim, value in pairs]
+        return [(("registrations", day, root, "", dim, value), 1) for dim, value in pairs]
     if kind == "booking":
         _, day, region, vaccine, number = fact
         pairs = [("", ""), ("dose", str(number))]
-        return _spread("bookings", day, region, vaccine, pairs, 1, where)
+        return _spread("bookings", day, region, vaccine, pairs, 1)
     if kind == "cancellation":
         _, day, region, vaccine = fact
-        return _spread("cancellations", day, region, vaccine, [("", "")], 1, where)
+        return _spread("cancellations", day, region, vaccine, [("", "")], 1)
     raise ValueError(f"unknown fact: {kind!r}")
 
 
@@ -157,20 +161,35 @@ def _spread(
     vaccine: str,
     pairs: Iterable[tuple[str, str]],
     amount: int,
-    where: Places,
 ) -> list[tuple[Cell, int]]:
-    regions = where.up.get(region, (region,))
-    return [
-        ((metric, day, up, vaccine, dim, value), amount) for up in regions for dim, value in pairs
-    ]
+    return [((metric, day, region, vaccine, dim, value), amount) for dim, value in pairs]
 
 
 def tallies_of(changes: Iterable[tuple[Sequence[Any], int]], where: Places) -> Counter[Cell]:
     """Return what facts added (change 1) or taken away (change -1) make of the tallies."""
+    return lifted(counted(changes, where.root), where)
+
+
+def counted(changes: Iterable[tuple[Sequence[Any], int]], root: int) -> Counter[Cell]:
+    """Return what facts added or taken away make of the tallies of their own regions."""
     total: Counter[Cell] = Counter()
     for fact, change in changes:
-        for cell, amount in cells(fact, where):
+        for cell, amount in cells(fact, root):
             total[cell] += change * amount
+    return total
+
+
+def lifted(own: Counter[Cell], where: Places) -> Counter[Cell]:
+    """Return tallies of their own regions counted in every region above them too.
+
+    Summed in each region first, then lifted: far fewer additions than lifting each fact.
+    """
+    total: Counter[Cell] = Counter()
+    up = where.up
+    for (metric, day, region, vaccine, dim, value), n in own.items():
+        if n:
+            for above in up.get(region, (region,)):
+                total[(metric, day, above, vaccine, dim, value)] += n
     return total
 
 
@@ -261,18 +280,21 @@ def people_facts(
         owner = people[dose.owner].owner if dose.owner in people else dose.owner
         mine.setdefault(owner, []).append(dose)
     facts: dict[int, list[Fact]] = {}
+    zone = timezone.get_current_timezone()  # once: looking it up is dearer than converting
     for pk, person in people.items():
-        registered = [registration_fact(person, bands)]
+        registered = [registration_fact(person, bands, zone)]
         if person.owner != pk:
             facts[pk] = registered
             continue
-        facts[pk] = sorted(registered + _facts(person, mine.get(pk, []), bands, series))
+        facts[pk] = sorted(registered + _facts(person, mine.get(pk, []), bands, series, zone))
     return facts
 
 
-def registration_fact(person: Person, bands: Sequence[tuple[str, int, int | None]]) -> Fact:
+def registration_fact(
+    person: Person, bands: Sequence[tuple[str, int, int | None]], zone: tzinfo
+) -> Fact:
     """Return the fact of a registration: its day, and the person's age band then and sex."""
-    day = timezone.localdate(person.registered_at)
+    day = person.registered_at.astimezone(zone).date()
     band = age_band(bands, age_on(day, person.birth_year, person.birth_date))
     return ("registration", day.isoformat(), band, person.sex)
 
@@ -282,6 +304,7 @@ def _facts(
     doses: list[Dose],
     bands: Sequence[tuple[str, int, int | None]],
     series: dict[int, int],
+    zone: tzinfo,
 ) -> list[Fact]:
     def band(day: date) -> str:
         return age_band(bands, age_on(day, person.birth_year, person.birth_date))
@@ -289,12 +312,11 @@ def _facts(
     found: list[Fact] = []
     by_target: dict[str, list[Dose]] = {}
     for dose in doses:
-        local = timezone.localtime(dose.given_at)
         found.append(
             (
                 "dose",
                 dose.given_on.isoformat(),
-                local.hour,
+                dose.given_at.astimezone(zone).hour,
                 dose.region,
                 dose.vaccine,
                 dose.number,

@@ -8,13 +8,16 @@ to publish (None) read "< N".
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import formats, numberformat
+from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 
 from vaxnet.people.models import Sex
 from vaxnet.vaccination.models import Aefi
@@ -31,6 +34,15 @@ class Value:
     suppressed: bool = False
     href: str = ""
 
+    @property
+    def html(self) -> SafeString:
+        """Return the number as the page shows it (written here: a page has hundreds)."""
+        if self.suppressed:
+            return format_html('<span class="suppressed">{}</span>', self.text)
+        if self.href:
+            return format_html('<a href="{}">{}</a>', self.href, self.text)
+        return conditional_escape(self.text)
+
 
 @dataclass
 class Table:
@@ -43,6 +55,21 @@ class Table:
     as_of: datetime | None
     chart: dict[str, Any] | None = None
     tall: bool = False  # many rows: the table scrolls inside its own box
+
+    @property
+    def body(self) -> SafeString:
+        """Return the table's rows: each a header cell, then its numbers (written here)."""
+        return format_html_join(
+            "\n",
+            '<tr><th scope="row">{}</th>{}</tr>',
+            (
+                (
+                    row[0].html,
+                    format_html_join("", '<td class="num">{}</td>', ((v.html,) for v in row[1:])),
+                )
+                for row in self.rows
+            ),
+        )
 
 
 @dataclass
@@ -66,13 +93,17 @@ class Group:
 
 def number(value: float, decimals: int = 0) -> str:
     """Return a number written with the active language's separators, grouped by thousands."""
-    return numberformat.format(
-        value,
-        str(formats.get_format("DECIMAL_SEPARATOR")),
-        decimals,
-        formats.get_format("NUMBER_GROUPING") or 3,
-        str(formats.get_format("THOUSAND_SEPARATOR")),
-        force_grouping=True,
+    point, grouping, thousands = _separators(get_language() or "")
+    return numberformat.format(value, point, decimals, grouping, thousands, force_grouping=True)
+
+
+@lru_cache(maxsize=64)
+def _separators(language: str) -> tuple[str, Any, str]:
+    """Return a language's decimal point, grouping and thousands separator."""
+    return (
+        str(formats.get_format("DECIMAL_SEPARATOR", language)),
+        formats.get_format("NUMBER_GROUPING", language) or 3,
+        str(formats.get_format("THOUSAND_SEPARATOR", language)),
     )
 
 
@@ -137,7 +168,13 @@ def page_url(region: str, asked: dict[str, str]) -> str:
     if region:
         params = {"region": region, **params}
     query = urlencode(params)
-    return reverse("dashboard:page") + (f"?{query}" if query else "")
+    return _page_path(get_script_prefix()) + (f"?{query}" if query else "")
+
+
+@lru_cache(maxsize=8)
+def _page_path(prefix: str) -> str:
+    """Return the page's path under a script prefix (reversed once: a page has many links)."""
+    return reverse("dashboard:page")
 
 
 def _chart(

@@ -8,13 +8,14 @@ rows. Counts from 1 to below the pack's `suppress_below` are left out (None) whe
 are published, and so are rates made from them, so that no one can be singled out.
 """
 
+import json
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from django.db import connection, transaction
@@ -176,7 +177,8 @@ def query_of(
 # Reading the tallies.
 
 
-def pieces(first: date, last: date) -> list[tuple[str, date, date]]:
+@lru_cache(maxsize=4096)
+def pieces(first: date, last: date) -> tuple[tuple[str, date, date], ...]:
     """Return the tallies that count the days from first to last, each once.
 
     Each piece is a span ("d", "m", "y") and the first days of its tallies, from and to:
@@ -201,7 +203,7 @@ def pieces(first: date, last: date) -> list[tuple[str, date, date]]:
         else:
             found.append((span, day, day))
         day = after
-    return found
+    return tuple(found)
 
 
 def _next_month(day: date) -> date:
@@ -247,53 +249,23 @@ Sums = dict[str, dict[tuple[Any, ...], int]]
 def read(parts: Iterable[Part]) -> Sums:
     """Return the sums of the parts, each by its keys: one statement for all of them.
 
-    A part is read as a few runs of one span each (`pieces`): on PostgreSQL each run is one
-    range of the tallies' unique index (metric, region, span, day…), read from the index
-    alone.
+    A part is read as a few runs of one span each (`pieces`), and each run as one range of
+    the tallies' unique index (metric, region, span, breakdown, day…) for each of the part's
+    metrics, regions and breakdowns: on PostgreSQL read from the index alone.
     """
-    table = connection.ops.quote_name(Tally._meta.db_table)
-    selects: list[str] = []
-    params: list[Any] = []
-    wanted: list[Part] = []
     asked = list(parts)
     found: Sums = {part.tag: defaultdict(int) for part in asked}
-    for part in asked:
-        if not part.regions or not part.metrics or part.first > part.last:
-            continue
-        number = len(wanted)
-        wanted.append(part)
-        shown = ", ".join(
-            column if column in part.keys else f"CAST(NULL AS {kind})"
-            for column, kind in COLUMNS.items()
-        )
-        grouped = f" GROUP BY {', '.join(part.keys)}" if part.keys else ""
-        runs = [("d", part.first, part.last)] if part.daily else pieces(part.first, part.last)
-        for span, low, high in runs:
-            where = [
-                f"metric IN ({_marks(part.metrics)})",
-                f"region_id IN ({_marks(part.regions)})",
-                "span = %s",
-                f"dim IN ({_marks(part.dims)})",
-                "day BETWEEN %s AND %s",
-            ]
-            params += [*part.metrics, *part.regions, span, *part.dims, low, high]
-            if part.vaccine is not None:
-                where.append("vaccine = %s")
-                params.append(part.vaccine)
-            if part.value is not None:
-                where.append("value = %s")
-                params.append(part.value)
-            selects.append(
-                f"SELECT {number}, {shown}, CAST(SUM(count) AS BIGINT) "  # noqa: S608
-                f"FROM {table} WHERE {' AND '.join(where)}{grouped}"
-            )
-    if not selects:
+    wanted = [p for p in asked if p.regions and p.metrics and p.first <= p.last]
+    if not wanted:
         return found
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # Parallel workers take longer to start than these reads of an index take.
-            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-        cursor.execute(" UNION ALL ".join(selects), params)
+            # Parallel workers, or compiling the plan, take longer than these reads of an
+            # index do (the planner cannot know how few rows a part asks for).
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off")
+            cursor.execute(_READ_SQL.format(table=_table()), [_described(wanted)])
+        else:
+            cursor.execute(*_union(wanted))
         rows = cursor.fetchall()
     at = {column: i for i, column in enumerate(COLUMNS)}
     for number, *values, total in rows:
@@ -304,13 +276,111 @@ def read(parts: Iterable[Part]) -> Sums:
     return found
 
 
+def _table() -> str:
+    return connection.ops.quote_name(Tally._meta.db_table)
+
+
+def _runs(part: Part) -> tuple[tuple[str, date, date], ...]:
+    return (("d", part.first, part.last),) if part.daily else pieces(part.first, part.last)
+
+
+# PostgreSQL: the parts as one JSON parameter, each run of each metric, region and breakdown
+# one descent of the index (LATERAL … OFFSET 0: a nested loop, whatever the estimates), each
+# part's sums grouped by its keys (a bit each, in the order of COLUMNS). One short statement
+# whatever the view: little to send, parse or plan.
+_READ_SQL = """
+SELECT p.n,
+    CASE WHEN p.keys & 1 <> 0 THEN x.metric END,
+    CASE WHEN p.keys & 2 <> 0 THEN x.region_id END,
+    CASE WHEN p.keys & 4 <> 0 THEN x.day END,
+    CASE WHEN p.keys & 8 <> 0 THEN x.vaccine END,
+    CASE WHEN p.keys & 16 <> 0 THEN x.dim END,
+    CASE WHEN p.keys & 32 <> 0 THEN x.value END,
+    CAST(SUM(x.count) AS BIGINT)
+FROM jsonb_to_recordset(CAST(%s AS jsonb)) AS p(
+    n int, metrics text[], regions bigint[], dims text[], runs jsonb, vaccine text,
+    value text, keys int
+)
+CROSS JOIN LATERAL jsonb_to_recordset(p.runs) AS s(span text, low date, high date)
+CROSS JOIN LATERAL unnest(p.metrics) AS m(metric)
+CROSS JOIN LATERAL unnest(p.regions) AS r(region)
+CROSS JOIN LATERAL unnest(p.dims) AS d(dim)
+CROSS JOIN LATERAL (
+    SELECT t.metric, t.region_id, t.day, t.vaccine, t.dim, t.value, t.count
+    FROM {table} AS t
+    WHERE t.metric = m.metric AND t.region_id = r.region AND t.span = s.span
+        AND t.dim = d.dim AND t.day BETWEEN s.low AND s.high
+        AND (p.vaccine IS NULL OR t.vaccine = p.vaccine)
+        AND (p.value IS NULL OR t.value = p.value)
+    OFFSET 0
+) AS x
+GROUP BY 1, 2, 3, 4, 5, 6, 7
+"""
+
+
+def _described(parts: list[Part]) -> str:
+    """Return the parts as _READ_SQL reads them: a JSON list."""
+    bits = {column: 1 << i for i, column in enumerate(COLUMNS)}
+    return json.dumps(
+        [
+            {
+                "n": number,
+                "metrics": part.metrics,
+                "regions": part.regions,
+                "dims": part.dims,
+                "runs": [
+                    {"span": span, "low": low.isoformat(), "high": high.isoformat()}
+                    for span, low, high in _runs(part)
+                ],
+                "vaccine": part.vaccine,
+                "value": part.value,
+                "keys": sum(bits[key] for key in part.keys),
+            }
+            for number, part in enumerate(parts)
+        ]
+    )
+
+
+def _union(parts: list[Part]) -> tuple[str, list[Any]]:
+    """Return the statement reading the parts elsewhere (SQLite): a SELECT for each run."""
+    selects: list[str] = []
+    params: list[Any] = []
+    for number, part in enumerate(parts):
+        shown = ", ".join(
+            column if column in part.keys else f"CAST(NULL AS {kind})"
+            for column, kind in COLUMNS.items()
+        )
+        grouped = f" GROUP BY {', '.join(part.keys)}" if part.keys else ""
+        for span, low, high in _runs(part):
+            where = [_among("metric", part.metrics, params)]
+            where.append(_among("region_id", part.regions, params))
+            where.append("span = %s")
+            params.append(span)
+            where.append(_among("dim", part.dims, params))
+            where.append("day BETWEEN %s AND %s")
+            params += [low, high]
+            if part.vaccine is not None:
+                where.append("vaccine = %s")
+                params.append(part.vaccine)
+            if part.value is not None:
+                where.append("value = %s")
+                params.append(part.value)
+            selects.append(
+                f"SELECT {number}, {shown}, CAST(SUM(count) AS BIGINT) "  # noqa: S608
+                f"FROM {_table()} WHERE {' AND '.join(where)}{grouped}"
+            )
+    return " UNION ALL ".join(selects), params
+
+
 def _of(sums: Sums, tag: str, metric: str) -> dict[tuple[Any, ...], int]:
     """Return one metric's sums of a part read by metric first, by the part's other keys."""
     return {key[1:]: n for key, n in sums[tag].items() if key[0] == metric}
 
 
-def _marks(values: tuple[Any, ...]) -> str:
-    return ", ".join(["%s"] * len(values))
+def _among(column: str, values: tuple[Any, ...], params: list[Any]) -> str:
+    """Return the condition that a column holds one of the values, adding its parameters."""
+    params += values
+    return f"{column} IN ({', '.join(['%s'] * len(values))})"
 
 
 def _value(column: str, value: Any) -> Any:
@@ -409,15 +479,9 @@ def _parts(
         part(
             "ever", ("doses", *MILESTONES), here, ever, ("", "age", "sex"), "metric", "dim", "value"
         ),
-        part(
-            "ever_below",
-            (*MILESTONES, "stock") if below else ("stock",),
-            stores,
-            ever,
-            ("", "kind"),
-            "metric",
-            "region_id",
-        ),
+        # Apart: each region, metric and breakdown read is one more descent of the index.
+        part("people_below", MILESTONES, below, ever, ("",), "metric", "region_id"),
+        part("stock", ("stock",), stores, ever, ("kind",), "region_id"),
         part(
             "in_range",
             in_range,
@@ -567,9 +631,8 @@ def _people(query: Query, sums: Sums, hide: Suppress) -> tuple[dict[str, Any], C
         else:
             totals[metric] += n
     children: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for (metric, region), n in sums["ever_below"].items():
-        if metric != "stock":
-            children[region][metric] += n
+    for (metric, region), n in sums["people_below"].items():
+        children[region][metric] += n
     bands = _band_order(query.country)
     public = {
         **{metric: hide.count(totals[metric]) for metric in metrics},
@@ -746,7 +809,7 @@ def _stock(
     """Return each child region's doses in stock, daily use and days of supply."""
     if not children:
         children = [(query.region.pk, query.region.code, query.region.names)]
-    balance = {region: n for (region,), n in _of(sums, "ever_below", "stock").items()}
+    balance = {region: n for (region,), n in sums["stock"].items()}
     used = {region: n for (region,), n in sums["stock_used"].items()}
     found = []
     for pk, code, names in children:

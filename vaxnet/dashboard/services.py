@@ -30,8 +30,10 @@ from vaxnet.dashboard.facts import (
     Cell,
     Fact,
     age_bands,
+    counted,
     dose_of,
     kept,
+    lifted,
     load_people,
     people_facts,
     person_of,
@@ -196,10 +198,11 @@ def tallies_rebuild() -> dict[str, int]:
         PersonTally.objects.all().delete()
         Tally.objects.all().delete()
         kinds: Counter[str] = Counter()
+        # Counted in each fact's own region, lifted to the regions above once at the end.
         total: Counter[Cell] = Counter()
         for facts in _event_facts(country):
             kinds.update(fact[0] for fact in facts)
-            total.update(tallies_of(((fact, 1) for fact in facts), where))
+            total.update(counted(((fact, 1) for fact in facts), where.root))
         for batch in _people_batches(country):
             _insert(
                 PersonTally,
@@ -209,11 +212,11 @@ def tallies_rebuild() -> dict[str, int]:
             facts_all = Counter(fact for facts in batch.values() for fact in facts)
             for fact, n in facts_all.items():
                 kinds[fact[0]] += n
-            total.update(tallies_of(facts_all.items(), where))
+            total.update(counted(facts_all.items(), where.root))
         _insert(
             Tally,
             ("metric", "span", "day", "region_id", "vaccine", "dim", "value", "count"),
-            [(*cell, n) for cell, n in sorted(kept(total).items())],
+            [(*cell, n) for cell, n in sorted(kept(lifted(total, where)).items())],
         )
         now = timezone.now()
         TallyState.objects.update_or_create(pk=1, defaults={"folded_at": now, "rebuilt_at": now})
