@@ -412,14 +412,21 @@ def as_of() -> datetime | None:
     return TallyState.objects.filter(pk=1).values_list("folded_at", flat=True).first()
 
 
-def dashboard(query: Query) -> dict[str, Any]:
-    """Return every number of the dashboard for the query, ready to be published."""
+def dashboard(query: Query, folded_at: datetime | None = None) -> dict[str, Any]:
+    """Return every number of the dashboard for the query, ready to be published.
+
+    `folded_at`: when the tallies were last folded, if the caller knows (else it is read).
+    """
     country, region = query.country, query.region
     hide = Suppress(int(country.setting("population", "suppress_below", 10) or 0))
     known = outline(country)
-    children = known.children.get(region.pk, [])
+    # Each region below, by id, code and name (in the language asked for).
+    children = [
+        (pk, code, localized(names) or code)
+        for pk, code, names in known.children.get(region.pk, [])
+    ]
     sums = read(_parts(query, known, children))
-    time = as_of()
+    time = folded_at or as_of()
     stamp = time.isoformat() if time else None
     people, counted = _people(query, sums, hide)
     doses, given = _doses(query, sums, children, hide)
@@ -427,9 +434,7 @@ def dashboard(query: Query) -> dict[str, Any]:
         "as_of": stamp,
         "region": _region(country, region),
         "parent": _region(country, known.by_pk.get(region.parent_id or 0)),
-        "children": [
-            {"code": code, "name": localized(names) or code} for _pk, code, names in children
-        ],
+        "children": [{"code": code, "name": name} for _pk, code, name in children],
         "range": {"from": query.first.isoformat(), "to": query.last.isoformat()},
         "today": query.today.isoformat(),
         "vaccine": query.vaccine.code if query.vaccine else None,
@@ -448,9 +453,7 @@ def dashboard(query: Query) -> dict[str, Any]:
     }
 
 
-def _parts(
-    query: Query, known: Outline, children: list[tuple[int, str, dict[str, str]]]
-) -> list[Part]:
+def _parts(query: Query, known: Outline, children: list[tuple[int, str, str]]) -> list[Part]:
     """Return every sum the dashboard reads for the query."""
     here = (query.region.pk,)
     below = tuple(pk for pk, _code, _names in children)
@@ -530,18 +533,22 @@ def vaccines_offered(country: Country) -> list[dict[str, str]]:
     return outline(country).offered
 
 
+def _name(region: Region) -> str:
+    return localized(region.names) or region.code
+
+
 def _region(country: Country, region: Region | None) -> dict[str, Any] | None:
     if region is None:
         return None
     return {
         "code": region.code,
-        "name": localized(region.names) or region.code,
+        "name": _name(region),
         "level": country.level_name(region.level),
     }
 
 
 def _doses(
-    query: Query, sums: Sums, children: list[tuple[int, str, dict[str, str]]], hide: Suppress
+    query: Query, sums: Sums, children: list[tuple[int, str, str]], hide: Suppress
 ) -> tuple[dict[str, Any], int]:
     """Return the doses' numbers, and how many were given in the range (for rates)."""
     by_day = {day: n for (day,), n in sums["doses_by_day"].items()}
@@ -579,10 +586,10 @@ def _doses(
         "by_region": [
             {
                 "code": code,
-                "name": localized(names) or code,
+                "name": name,
                 "count": hide.count(below.get(pk, 0)),
             }
-            for pk, code, names in children
+            for pk, code, name in children
         ],
     }
     return public, sum(by_day.values())
@@ -674,7 +681,7 @@ def population(country: Country) -> dict[int, dict[str, int]]:
 
 def _coverage(
     query: Query,
-    children: list[tuple[int, str, dict[str, str]]],
+    children: list[tuple[int, str, str]],
     counted: Counted,
     hide: Suppress,
 ) -> dict[str, Any]:
@@ -700,7 +707,7 @@ def _coverage(
         "by_region": [
             {
                 "code": code,
-                "name": localized(names) or code,
+                "name": name,
                 "population": sum(living.get(pk, {}).values()) or None,
                 "first": hide.count(by_child.get(pk, {}).get("first", 0)),
                 "complete": hide.count(by_child.get(pk, {}).get("complete", 0)),
@@ -712,7 +719,7 @@ def _coverage(
                     by_child.get(pk, {}).get("complete", 0), sum(living.get(pk, {}).values())
                 ),
             }
-            for pk, code, names in children
+            for pk, code, name in children
         ],
     }
 
@@ -803,22 +810,20 @@ def _wastage(sums: Sums, hide: Suppress) -> dict[str, Any]:
     }
 
 
-def _stock(
-    query: Query, sums: Sums, children: list[tuple[int, str, dict[str, str]]]
-) -> list[dict[str, Any]]:
+def _stock(query: Query, sums: Sums, children: list[tuple[int, str, str]]) -> list[dict[str, Any]]:
     """Return each child region's doses in stock, daily use and days of supply."""
     if not children:
-        children = [(query.region.pk, query.region.code, query.region.names)]
+        children = [(query.region.pk, query.region.code, _name(query.region))]
     balance = {region: n for (region,), n in sums["stock"].items()}
     used = {region: n for (region,), n in sums["stock_used"].items()}
     found = []
-    for pk, code, names in children:
+    for pk, code, name in children:
         daily = -used.get(pk, 0) / USE_DAYS
         stock = balance.get(pk, 0)
         found.append(
             {
                 "code": code,
-                "name": localized(names) or code,
+                "name": name,
                 "doses": stock,
                 "daily_use": round(daily, 1),
                 "days_of_supply": round(stock / daily, 1) if daily > 0 else None,

@@ -146,14 +146,22 @@ def tallies_fold_all() -> int:
             return folded
 
 
-def fold_if_stale(now: datetime | None = None) -> None:
-    """Fold pending changes when the tallies were last folded more than FOLD_EVERY ago."""
+def fold_if_stale(now: datetime | None = None) -> datetime | None:
+    """Fold pending changes when the tallies were last folded more than FOLD_EVERY ago.
+
+    Return when the tallies were last folded: what their numbers are as of.
+    """
     now = now or timezone.now()
-    state = TallyState.objects.filter(pk=1).values_list("folded_at", flat=True).first()
+    state = _folded_at()
     if state is not None and now - state < FOLD_EVERY:
-        return
+        return state
     # Even with nothing pending: the fold's time says the numbers are current as of now.
     tallies_fold_all()
+    return _folded_at()
+
+
+def _folded_at() -> datetime | None:
+    return TallyState.objects.filter(pk=1).values_list("folded_at", flat=True).first()
 
 
 def _add(total: Counter[Cell]) -> None:
