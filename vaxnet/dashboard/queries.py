@@ -479,10 +479,10 @@ def _parts(query: Query, known: Outline, children: list[tuple[int, str, str]]) -
     # Sums of several metrics read together, each grouped by metric first (see `_of`).
     in_range = ("doses", "aefi", "stock", "bookings", "cancellations")
     parts = [
-        part(
-            "ever", ("doses", *MILESTONES), here, ever, ("", "age", "sex"), "metric", "dim", "value"
-        ),
-        # Apart: each region, metric and breakdown read is one more descent of the index.
+        # Parts apart where they read different breakdowns: each region, metric and
+        # breakdown read is one more range of the index, each of its rows one more to add.
+        part("doses", doses, here, ever, ("",)),
+        part("people", MILESTONES, here, ever, ("", "age", "sex"), "metric", "dim", "value"),
         part("people_below", MILESTONES, below, ever, ("",), "metric", "region_id"),
         part("stock", ("stock",), stores, ever, ("kind",), "region_id"),
         part(
@@ -562,9 +562,7 @@ def _doses(
     hours = {value: n for (value,), n in sums["hours"].items()}
     below = {region: n for (region,), n in sums["doses_below"].items()}
     public = {
-        "total": hide.count(
-            sum(n for (dim, _v), n in _of(sums, "ever", "doses").items() if not dim)
-        ),
+        "total": hide.count(sum(sums["doses"].values())),
         "in_range": hide.count(sum(by_day.values())),
         # Every dose counts in one hour of its day.
         "today": hide.count(sum(hours.values())),
@@ -630,9 +628,7 @@ def _people(query: Query, sums: Sums, hide: Suppress) -> tuple[dict[str, Any], C
     by: dict[str, dict[str, dict[str, int]]] = {
         dim: {m: defaultdict(int) for m in metrics} for dim in ("age", "sex")
     }
-    for (metric, dim, value), n in sums["ever"].items():
-        if metric == "doses":
-            continue
+    for (metric, dim, value), n in sums["people"].items():
         if dim:
             by[dim][metric][value] += n
         else:
