@@ -104,7 +104,8 @@ VERBOSE = os.environ.get("BENCH_VERBOSE", "") not in ("", "0")
 WRK_THREADS = 2
 # Districts the warm kinds cycle through (the cold kinds ask every district).
 WARM_DISTRICTS = 16
-# Ranges ending this many different days before the day asked as today (national, cold).
+# Ranges ending this many different days before the day asked as today (national, cold),
+# or as many lengths of range from 30 days up (the page, national, cold: it has no "today").
 LAGS = 12
 API = "/api/v1/dashboard"
 PAGE = "/dashboard/"
@@ -779,9 +780,11 @@ def _kinds(world: World, rnd: random.Random) -> list[Kind]:
         for day in days
     ]
     page_national_cold = [
-        f"{PAGE}?from={day - timedelta(days=29)}&to={day}" + (f"&vaccine={code}" if code else "")
+        f"{PAGE}?from={day - timedelta(days=29 + lag)}&to={day}"
+        + (f"&vaccine={code}" if code else "")
         for day in days
         for code in ["", *codes]
+        for lag in range(LAGS)
     ]
     for paths in (national_cold, filtered_cold, district_cold, page_cold, page_national_cold):
         rnd.shuffle(paths)
