@@ -362,7 +362,6 @@ def region_tables(data: dict[str, Any], asked: dict[str, str], level: str) -> li
 def other_tables(data: dict[str, Any]) -> list[Table]:
     """Return the tables without a chart: adverse events, dropout, stock."""
     write = Writer(data)
-    names = {row["code"]: row["name"] for row in data["vaccines"]}
     return [
         Table(
             key="aefi_by_severity",
@@ -391,7 +390,7 @@ def other_tables(data: dict[str, Any]) -> list[Table]:
             ],
             rows=[
                 [
-                    Value(str(names.get(row["vaccine"], row["vaccine"]))),
+                    Value(label_of("vaccine", row["vaccine"], data)),
                     Value(number(row["window_days"])),
                     write.count(row["started"]),
                     write.count(row["continued"]),

@@ -43,6 +43,7 @@ from vaxnet.dashboard.facts import (
     valid_doses,
 )
 from vaxnet.dashboard.models import PersonTally, Tally, TallyChange, TallyState
+from vaxnet.dashboard.queries import as_of
 from vaxnet.people.models import Beneficiary
 from vaxnet.stock.models import StockMove
 from vaxnet.vaccination.models import Aefi, Vaccination
@@ -152,16 +153,12 @@ def fold_if_stale(now: datetime | None = None) -> datetime | None:
     Return when the tallies were last folded: what their numbers are as of.
     """
     now = now or timezone.now()
-    state = _folded_at()
+    state = as_of()
     if state is not None and now - state < FOLD_EVERY:
         return state
     # Even with nothing pending: the fold's time says the numbers are current as of now.
     tallies_fold_all()
-    return _folded_at()
-
-
-def _folded_at() -> datetime | None:
-    return TallyState.objects.filter(pk=1).values_list("folded_at", flat=True).first()
+    return as_of()
 
 
 def _add(total: Counter[Cell]) -> None:
