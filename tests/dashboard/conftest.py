@@ -31,6 +31,8 @@ BAD_QUERIES = [
     ({"region": "NOWHERE"}, "unknown_region", "There is no region with this code."),
     ({"vaccine": "NOPE"}, "unknown_vaccine", "There is no vaccine with this code."),
     ({"from": "2026-13-01"}, "invalid_date", "Give dates as YYYY-MM-DD, for example 2026-11-28."),
+    ({"from": "0001-01-01"}, "date_out_of_range", "Give a date from 1901-01-01 to 9998-12-31."),
+    ({"to": "9999-12-31"}, "date_out_of_range", "Give a date from 1901-01-01 to 9998-12-31."),
     (
         {"from": "2026-03-02", "to": "2026-03-01"},
         "invalid_range",

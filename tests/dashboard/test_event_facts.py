@@ -5,6 +5,7 @@ that `tallies_rebuild` then finds exactly the same tallies; and some numbers by 
 """
 
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from datetime import date, time, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from vaxnet.booking.services import appointment_book, appointment_cancel, appoin
 from vaxnet.booking.waitlist import waitlist_offer_accept, waitlist_subscribe
 from vaxnet.core.models import User
 from vaxnet.countries.models import Country
+from vaxnet.dashboard.facts import ALL_VACCINES
 from vaxnet.dashboard.models import Tally, TallyChange
 from vaxnet.dashboard.services import tallies_fold_all, tallies_rebuild
 from vaxnet.facilities.models import Facility
@@ -85,7 +87,15 @@ def settled() -> set[Row]:
     folded = _tallies()
     tallies_rebuild()
     assert _tallies() == folded
-    return folded
+    # Each tally of all vaccines together is the sum of the vaccines' own.
+    each: Counter[tuple[Any, ...]] = Counter()
+    together: Counter[tuple[Any, ...]] = Counter()
+    for *cell, vaccine, count in Tally.objects.values_list(
+        "metric", "span", "day", "region_id", "dim", "value", "vaccine", "count"
+    ):
+        (together if vaccine == ALL_VACCINES else each)[tuple(cell)] += count
+    assert +together == +each and together
+    return {row for row in folded if row[3] != ALL_VACCINES}
 
 
 def _tallies() -> set[Row]:

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from functools import cache
+from itertools import pairwise
 from typing import Any
 
 from django.utils import timezone
@@ -45,8 +46,14 @@ MILESTONES = ("first", "complete", "booster")
 # The breakdowns each kind of fact is counted under, besides its total.
 DOSE_DIMS = ("dose", "age", "sex", "ownership", "hour")
 PERSON_DIMS = ("age", "sex")
+# The vaccine of the tallies that count every vaccine's (and those of none, registrations):
+# a view of all vaccines reads these, not each vaccine's.
+ALL_VACCINES = "*"
 # Breakdowns kept per day only, not per month and year.
 DAY_ONLY_DIMS = frozenset({"hour"})
+# Totals a region also keeps by the region below it they came from (breakdown "region",
+# the child's id): the drill-down's numbers of every child are one read of the parent's.
+BY_CHILD_METRICS = frozenset({"doses", *MILESTONES})
 
 
 # Regions and age bands.
@@ -183,27 +190,35 @@ def lifted(own: Counter[Cell], where: Places) -> Counter[Cell]:
     """Return tallies of their own regions counted in every region above them too.
 
     Summed in each region first, then lifted: far fewer additions than lifting each fact.
+    The totals of BY_CHILD_METRICS are also counted in each region above by the child of
+    that region they came through.
     """
     total: Counter[Cell] = Counter()
     up = where.up
     for (metric, day, region, vaccine, dim, value), n in own.items():
         if n:
-            for above in up.get(region, (region,)):
+            chain = up.get(region, (region,))
+            for above in chain:
                 total[(metric, day, above, vaccine, dim, value)] += n
+            if not dim and metric in BY_CHILD_METRICS:
+                for above, child in pairwise(chain):
+                    total[(metric, day, above, vaccine, "region", str(child))] += n
     return total
 
 
 def kept(total: Counter[Cell]) -> Counter[Kept]:
-    """Return the tallies to write for day counts: each day's, its month's and its year's."""
+    """Return the tallies to write for day counts: each day's, its month's and its year's,
+    each for its vaccine and for all vaccines (ALL_VACCINES)."""
     found: Counter[Kept] = Counter()
     for (metric, day, region, vaccine, dim, value), n in total.items():
         if not n:
             continue
-        found[(metric, "d", day, region, vaccine, dim, value)] += n
-        if dim in DAY_ONLY_DIMS:
-            continue
-        found[(metric, "m", day[:8] + "01", region, vaccine, dim, value)] += n
-        found[(metric, "y", day[:5] + "01-01", region, vaccine, dim, value)] += n
+        month, year = day[:8] + "01", day[:5] + "01-01"
+        for which in (vaccine, ALL_VACCINES):
+            found[(metric, "d", day, region, which, dim, value)] += n
+            if dim not in DAY_ONLY_DIMS:
+                found[(metric, "m", month, region, which, dim, value)] += n
+                found[(metric, "y", year, region, which, dim, value)] += n
     return Counter({cell: n for cell, n in found.items() if n})  # taken away: negative
 
 

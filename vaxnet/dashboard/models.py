@@ -1,12 +1,13 @@
 """The dashboard's tallies: counts kept per day, region, vaccine and one breakdown at a time.
 
 A tally is one number: how many of something (`metric`: doses given, people with a first
-dose, AEFI reports, sessions…) on one day, in one region, of one vaccine ("" for all or
-none), for one value of one breakdown (`dim`/`value`: dose 2, age band 18-44, sex female…;
-both "" for the total). Every fact counts in its own region and in each region above it, so
-that a country, a state or a district is read from its own rows, never summed from below;
-and breakdowns are kept one at a time, not crossed, so that a region's year is a few
-thousand rows whatever the number of records behind it.
+dose, AEFI reports, sessions…) on one day, in one region, of one vaccine ("" for none,
+"*" for all of them together), for one value of one breakdown (`dim`/`value`: dose 2, age
+band 18-44, sex female, the region below it came through…; both "" for the total). Every
+fact counts in its own region and in each region above it, so that a country, a state or a
+district is read from its own rows, never summed from below; and breakdowns are kept one
+at a time, not crossed, so that a region's year is a few thousand rows whatever the number
+of records behind it.
 
 Each count is also kept for its month and its year (`span` "m" and "y", `day` the period's
 first day), so that a range of days, or everything up to a day, is a few dozen rows: the
@@ -49,10 +50,10 @@ class Tally(models.Model):
         verbose_name = _("tally")
         verbose_name_plural = _("tallies")
         constraints = [
-            # Also the index every dashboard read uses: metric, region, span, breakdown, then
-            # a range of days.
+            # Also the index every dashboard read uses: metric, region, span, breakdown,
+            # vaccine ("*": all), then a range of days.
             models.UniqueConstraint(
-                fields=["metric", "region", "span", "dim", "day", "vaccine", "value"],
+                fields=["metric", "region", "span", "dim", "vaccine", "day", "value"],
                 name="tally_unique_cell",
             )
         ]

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from vaxnet.core.errors import DomainError
 from vaxnet.core.i18n import localized
 from vaxnet.countries.models import Country
-from vaxnet.dashboard.facts import age_bands
+from vaxnet.dashboard.facts import ALL_VACCINES, age_bands
 from vaxnet.dashboard.models import Tally, TallyState
 from vaxnet.geo.models import Population, Region
 from vaxnet.vaccines.durations import parse_duration
@@ -46,6 +46,8 @@ DOSE_DIMS = ("dose", "age", "sex", "ownership")
 MILESTONES = ("first", "complete", "booster")
 # Before anything the tallies count: "everything up to a day" starts here.
 EPOCH = date(1900, 1, 1)
+# The days a request may name: a range's runs of months and years stay within the calendar.
+FIRST_DAY, LAST_DAY = date(1901, 1, 1), date(9998, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -133,11 +135,20 @@ def _day(raw: str | None, field: str) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw.strip()[:10])
+        found = date.fromisoformat(raw.strip()[:10])
     except ValueError:
         raise _bad(
             "invalid_date", _("Give dates as YYYY-MM-DD, for example 2026-11-28."), field
         ) from None
+    if not FIRST_DAY <= found <= LAST_DAY:
+        raise _bad(
+            "date_out_of_range",
+            _("Give a date from {first} to {last}.").format(
+                first=FIRST_DAY.isoformat(), last=LAST_DAY.isoformat()
+            ),
+            field,
+        )
+    return found
 
 
 def query_of(
@@ -177,33 +188,141 @@ def query_of(
 # Reading the tallies.
 
 
-@lru_cache(maxsize=4096)
-def pieces(first: date, last: date) -> tuple[tuple[str, date, date], ...]:
-    """Return the tallies that count the days from first to last, each once.
+# A run of tallies costs about one row more than the rows it reads: one more descent of the
+# index for each metric, region and breakdown of a part.
+RUN_COST = 1
 
-    Each piece is a span ("d", "m", "y") and the first days of its tallies, from and to:
-    the days up to a month's start, whole months up to a year's start, whole years, then
-    whole months and days to the end.
+# A run of tallies: its span ("d", "m", "y"), the first days of its first and last tallies,
+# and whether they are added (1) or taken away (-1).
+Run = tuple[str, date, date, int]
+
+
+@lru_cache(maxsize=4096)
+def pieces(first: date, last: date) -> tuple[Run, ...]:
+    """Return the runs of tallies that count the days from first to last, each once.
+
+    A range is whole years and whole months where it covers them and days at its ends; a
+    month it only partly covers is read either as its days in the range, or as the whole
+    month less its days outside the range, whichever is fewer rows (so "everything up to
+    today" is the years up to this one less what is left of it); a year likewise with months.
     """
-    found: list[tuple[str, date, date]] = []
-    day = first
-    while day <= last:
-        if day.month == 1 and day.day == 1 and date(day.year, 12, 31) <= last:
-            # Every whole year at once.
-            years = last.year - day.year + ((last.month, last.day) == (12, 31))
-            found.append(("y", day, date(day.year + years - 1, 1, 1)))
-            day = date(day.year + years, 1, 1)
-            continue
-        if day.day == 1 and _next_month(day) - timedelta(days=1) <= last:
-            span, after = "m", _next_month(day)
-        else:
-            span, after = "d", day + timedelta(days=1)
-        if found and found[-1][0] == span:
-            found[-1] = (span, found[-1][1], day)
-        else:
-            found.append((span, day, day))
-        day = after
+    if first > last:
+        return ()
+    best: tuple[Run, ...] = ()
+    cheapest = -1
+    for days, months in _day_choices(first, last):
+        for runs in _month_choices(*months):
+            found = _joined([*runs, *days])
+            cost = sum(RUN_COST + _periods(run) for run in found)
+            if cheapest < 0 or cost < cheapest:
+                best, cheapest = found, cost
+    return best
+
+
+def _month(index: int) -> date:
+    """Return the first day of a month counted from year 0 (year * 12 + month - 1)."""
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _days_in(index: int) -> int:
+    return (_month(index + 1) - _month(index)).days
+
+
+def _day_choices(first: date, last: date) -> list[tuple[list[Run], tuple[int, int]]]:
+    """Return the ways to read the range's days outside whole months, with the whole months
+    left to read (first and last index; none when the first comes after the last)."""
+    one = timedelta(days=1)
+    low = first.year * 12 + first.month - 1
+    high = last.year * 12 + last.month - 1
+    start, end = _month(low), _month(high) + timedelta(days=_days_in(high) - 1)
+    if low == high:
+        within: list[Run] = [("d", first, last, 1)]
+        outside: list[Run] = [("d", start, first - one, -1)] if first > start else []
+        if last < end:
+            outside.append(("d", last + one, end, -1))
+        choices = [(outside, (low, low))]
+        if outside:
+            choices.append((within, (low, low - 1)))
+        return choices
+    heads: list[tuple[list[Run], int]] = [([], low)]
+    if first > start:
+        heads = [
+            ([("d", first, _month(low + 1) - one, 1)], low + 1),
+            ([("d", _month(low), first - one, -1)], low),
+        ]
+    tails: list[tuple[list[Run], int]] = [([], high)]
+    if last < end:
+        tails = [
+            ([("d", _month(high), last, 1)], high - 1),
+            ([("d", last + one, end, -1)], high),
+        ]
+    return [(head + tail, (a, b)) for head, a in heads for tail, b in tails]
+
+
+def _month_choices(low: int, high: int) -> list[list[Run]]:
+    """Return the ways to read whole months low to high (indices): months and years."""
+    if low > high:
+        return [[]]
+    first_year, last_year = low // 12, high // 12
+    if first_year == last_year:
+        within: list[Run] = [("m", _month(low), _month(high), 1)]
+        outside: list[Run] = [("y", date(first_year, 1, 1), date(first_year, 1, 1), 1)]
+        if low % 12:
+            outside.append(("m", date(first_year, 1, 1), _month(low - 1), -1))
+        if high % 12 != 11:
+            outside.append(("m", _month(high + 1), date(first_year, 12, 1), -1))
+        return [within, outside] if len(outside) > 1 else [outside]
+    heads: list[tuple[list[Run], int]] = [([], first_year)]
+    if low % 12:
+        heads = [
+            ([("m", _month(low), date(first_year, 12, 1), 1)], first_year + 1),
+            ([("m", date(first_year, 1, 1), _month(low - 1), -1)], first_year),
+        ]
+    tails: list[tuple[list[Run], int]] = [([], last_year)]
+    if high % 12 != 11:
+        tails = [
+            ([("m", date(last_year, 1, 1), _month(high), 1)], last_year - 1),
+            ([("m", _month(high + 1), date(last_year, 12, 1), -1)], last_year),
+        ]
+    found = []
+    for head, a in heads:
+        for tail, b in tails:
+            years: list[Run] = [("y", date(a, 1, 1), date(b, 1, 1), 1)] if a <= b else []
+            found.append(head + years + tail)
+    return found
+
+
+def _joined(runs: list[Run]) -> tuple[Run, ...]:
+    """Return the runs in order, those of one span and sign that follow on joined."""
+    found: list[Run] = []
+    for run in sorted(runs, key=lambda r: (r[1], r[0])):
+        span, low, high, sign = run
+        if found and found[-1][0] == span and found[-1][3] == sign:
+            before = found[-1]
+            if _after(span, before[2]) == low:
+                found[-1] = (span, before[1], high, sign)
+                continue
+        found.append(run)
     return tuple(found)
+
+
+def _after(span: str, day: date) -> date:
+    """Return the first day of the tally after the one starting on day."""
+    if span == "y":
+        return date(day.year + 1, 1, 1)
+    if span == "m":
+        return _next_month(day)
+    return day + timedelta(days=1)
+
+
+def _periods(run: Run) -> int:
+    """Return how many tallies of a breakdown's value a run reads at most (a year: one)."""
+    span, low, high, _sign = run
+    if span == "d":
+        return (high - low).days + 1
+    if span == "m":
+        return (high.year - low.year) * 12 + high.month - low.month + 1
+    return 1
 
 
 def _next_month(day: date) -> date:
@@ -215,9 +334,9 @@ class Part:
     """One sum the dashboard reads: of some metrics' tallies in some regions, over some days.
 
     `dims` are the breakdowns read ("" the totals), `keys` the columns the sum is grouped
-    by, `value` one value of the breakdowns; `vaccine` one vaccine's tallies (None: every
-    one's); `daily` reads the days themselves (to group by day, or for hours of a day),
-    not months and years.
+    by, `value` one value of the breakdowns; `vaccines` the vaccines whose tallies are read
+    (ALL_VACCINES: those of every vaccine together); `daily` reads the days themselves (to
+    group by day, or for hours of a day), not months and years.
     """
 
     tag: str
@@ -228,7 +347,7 @@ class Part:
     dims: tuple[str, ...]
     keys: tuple[str, ...] = ()
     value: str | None = None
-    vaccine: str | None = None
+    vaccines: tuple[str, ...] = (ALL_VACCINES,)
     daily: bool = False
 
 
@@ -249,13 +368,14 @@ Sums = dict[str, dict[tuple[Any, ...], int]]
 def read(parts: Iterable[Part]) -> Sums:
     """Return the sums of the parts, each by its keys: one statement for all of them.
 
-    A part is read as a few runs of one span each (`pieces`), and each run as one range of
-    the tallies' unique index (metric, region, span, breakdown, day…) for each of the part's
-    metrics, regions and breakdowns: on PostgreSQL read from the index alone.
+    A part is read as a few runs of one span each (`pieces`), added or taken away, and each
+    run as one range of the tallies' unique index (metric, region, span, breakdown,
+    vaccine, day…) for each of the part's metrics, regions, breakdowns and vaccines: on
+    PostgreSQL read from the index alone. Keys whose sum is nothing are left out.
     """
     asked = list(parts)
     found: Sums = {part.tag: defaultdict(int) for part in asked}
-    wanted = [p for p in asked if p.regions and p.metrics and p.first <= p.last]
+    wanted = [p for p in asked if p.regions and p.metrics and p.vaccines and p.first <= p.last]
     if not wanted:
         return found
     with transaction.atomic(), connection.cursor() as cursor:
@@ -273,6 +393,10 @@ def read(parts: Iterable[Part]) -> Sums:
             continue
         part = wanted[number]
         found[part.tag][tuple(_value(key, values[at[key]]) for key in part.keys)] += total
+    # A month less its days outside the range may leave a key with nothing in the range.
+    for tag, sums in found.items():
+        if 0 in sums.values():
+            found[tag] = defaultdict(int, {key: n for key, n in sums.items() if n})
     return found
 
 
@@ -280,14 +404,14 @@ def _table() -> str:
     return connection.ops.quote_name(Tally._meta.db_table)
 
 
-def _runs(part: Part) -> tuple[tuple[str, date, date], ...]:
-    return (("d", part.first, part.last),) if part.daily else pieces(part.first, part.last)
+def _runs(part: Part) -> tuple[Run, ...]:
+    return (("d", part.first, part.last, 1),) if part.daily else pieces(part.first, part.last)
 
 
-# PostgreSQL: the parts as one JSON parameter, each run of each metric, region and breakdown
-# one descent of the index (LATERAL … OFFSET 0: a nested loop, whatever the estimates), each
-# part's sums grouped by its keys (a bit each, in the order of COLUMNS). One short statement
-# whatever the view: little to send, parse or plan.
+# PostgreSQL: the parts as one JSON parameter, each run of each metric, region, breakdown
+# and vaccine one descent of the index (LATERAL … OFFSET 0: a nested loop, whatever the
+# estimates), each part's sums grouped by its keys (a bit each, in the order of COLUMNS).
+# One short statement whatever the view: little to send, parse or plan.
 _READ_SQL = """
 SELECT p.n,
     CASE WHEN p.keys & 1 <> 0 THEN x.metric END,
@@ -296,21 +420,21 @@ SELECT p.n,
     CASE WHEN p.keys & 8 <> 0 THEN x.vaccine END,
     CASE WHEN p.keys & 16 <> 0 THEN x.dim END,
     CASE WHEN p.keys & 32 <> 0 THEN x.value END,
-    CAST(SUM(x.count) AS BIGINT)
+    CAST(SUM(x.count * s.sign) AS BIGINT)
 FROM jsonb_to_recordset(CAST(%s AS jsonb)) AS p(
-    n int, metrics text[], regions bigint[], dims text[], runs jsonb, vaccine text,
+    n int, metrics text[], regions bigint[], dims text[], vaccines text[], runs jsonb,
     value text, keys int
 )
-CROSS JOIN LATERAL jsonb_to_recordset(p.runs) AS s(span text, low date, high date)
+CROSS JOIN LATERAL jsonb_to_recordset(p.runs) AS s(span text, low date, high date, sign int)
 CROSS JOIN LATERAL unnest(p.metrics) AS m(metric)
 CROSS JOIN LATERAL unnest(p.regions) AS r(region)
 CROSS JOIN LATERAL unnest(p.dims) AS d(dim)
+CROSS JOIN LATERAL unnest(p.vaccines) AS v(vaccine)
 CROSS JOIN LATERAL (
     SELECT t.metric, t.region_id, t.day, t.vaccine, t.dim, t.value, t.count
     FROM {table} AS t
     WHERE t.metric = m.metric AND t.region_id = r.region AND t.span = s.span
-        AND t.dim = d.dim AND t.day BETWEEN s.low AND s.high
-        AND (p.vaccine IS NULL OR t.vaccine = p.vaccine)
+        AND t.dim = d.dim AND t.vaccine = v.vaccine AND t.day BETWEEN s.low AND s.high
         AND (p.value IS NULL OR t.value = p.value)
     OFFSET 0
 ) AS x
@@ -329,10 +453,10 @@ def _described(parts: list[Part]) -> str:
                 "regions": part.regions,
                 "dims": part.dims,
                 "runs": [
-                    {"span": span, "low": low.isoformat(), "high": high.isoformat()}
-                    for span, low, high in _runs(part)
+                    {"span": span, "low": low.isoformat(), "high": high.isoformat(), "sign": sign}
+                    for span, low, high, sign in _runs(part)
                 ],
-                "vaccine": part.vaccine,
+                "vaccines": part.vaccines,
                 "value": part.value,
                 "keys": sum(bits[key] for key in part.keys),
             }
@@ -351,22 +475,20 @@ def _union(parts: list[Part]) -> tuple[str, list[Any]]:
             for column, kind in COLUMNS.items()
         )
         grouped = f" GROUP BY {', '.join(part.keys)}" if part.keys else ""
-        for span, low, high in _runs(part):
+        for span, low, high, sign in _runs(part):
             where = [_among("metric", part.metrics, params)]
             where.append(_among("region_id", part.regions, params))
             where.append("span = %s")
             params.append(span)
             where.append(_among("dim", part.dims, params))
+            where.append(_among("vaccine", part.vaccines, params))
             where.append("day BETWEEN %s AND %s")
             params += [low, high]
-            if part.vaccine is not None:
-                where.append("vaccine = %s")
-                params.append(part.vaccine)
             if part.value is not None:
                 where.append("value = %s")
                 params.append(part.value)
             selects.append(
-                f"SELECT {number}, {shown}, CAST(SUM(count) AS BIGINT) "  # noqa: S608
+                f"SELECT {number}, {shown}, CAST(SUM(count) * {int(sign)} AS BIGINT) "  # noqa: S608
                 f"FROM {_table()} WHERE {' AND '.join(where)}{grouped}"
             )
     return " UNION ALL ".join(selects), params
@@ -458,7 +580,8 @@ def _parts(query: Query, known: Outline, children: list[tuple[int, str, str]]) -
     here = (query.region.pk,)
     below = tuple(pk for pk, _code, _names in children)
     first, last, today = query.first, query.last, query.today
-    vaccine = query.vaccine.code if query.vaccine else None
+    # One vaccine's tallies, or those of all vaccines together.
+    chosen = (query.vaccine.code,) if query.vaccine else (ALL_VACCINES,)
     day = timedelta(days=1)
     ever, days, used = (EPOCH, last), (first, last), (last - (USE_DAYS - 1) * day, last)
 
@@ -471,34 +594,30 @@ def _parts(query: Query, known: Outline, children: list[tuple[int, str, str]]) -
         *keys: str,
         **more: Any,
     ) -> Part:
-        return Part(tag, metrics, regions, *span, dims, keys, **{"vaccine": vaccine, **more})
+        return Part(tag, metrics, regions, *span, dims, keys, **{"vaccines": chosen, **more})
 
     doses, sessions, status = ("doses",), ("sessions",), ("status",)
     # Stock is shown for the regions below, or for a region with none, for itself.
     stores = below or here
+    by_child = here if below else ()
     # Sums of several metrics read together, each grouped by metric first (see `_of`).
     in_range = ("doses", "aefi", "stock", "bookings", "cancellations")
+    by_value = ("metric", "dim", "value")
+    each = tuple(known.vaccines) if query.vaccine is None else chosen
     parts = [
-        # Parts apart where they read different breakdowns: each region, metric and
-        # breakdown read is one more range of the index, each of its rows one more to add.
+        # Parts apart where they read different breakdowns: each region, metric, breakdown
+        # and vaccine read is one more range of the index, each of its rows one more to add.
         part("doses", doses, here, ever, ("",)),
         part("people", MILESTONES, here, ever, ("", "age", "sex"), "metric", "dim", "value"),
-        part("people_below", MILESTONES, below, ever, ("",), "metric", "region_id"),
+        # The regions below, from this one's tallies by the child they came through.
+        part("people_below", MILESTONES, by_child, ever, ("region",), "metric", "value"),
         part("stock", ("stock",), stores, ever, ("kind",), "region_id"),
-        part(
-            "in_range",
-            in_range,
-            here,
-            days,
-            ("", *DOSE_DIMS, "severity", "kind"),
-            "metric",
-            "dim",
-            "value",
-            "vaccine",
-        ),
+        part("in_range", in_range, here, days, ("", *DOSE_DIMS, "severity", "kind"), *by_value),
+        # Doses by vaccine: each vaccine's own tallies.
+        part("by_vaccine", doses, here, days, ("",), "vaccine", vaccines=each),
         part("doses_by_day", doses, here, days, ("",), "day", daily=True),
         part("hours", doses, here, (today, min(today, last)), ("hour",), "value", daily=True),
-        part("doses_below", doses, below, days, ("",), "region_id"),
+        part("doses_below", doses, by_child, days, ("region",), "value"),
         part("stock_used", ("stock",), stores, used, ("kind",), "region_id", value="consumption"),
         # Sessions still planned: today's are ongoing, earlier ones were not closed.
         part("sessions_past", sessions, here, (first, min(last, today - day)), status, "value"),
@@ -514,16 +633,16 @@ def _parts(query: Query, known: Outline, children: list[tuple[int, str, str]]) -
             ("", "age", "sex"),
             "dim",
             "value",
-            vaccine=None,
+            vaccines=(ALL_VACCINES,),
         ),
     ]
     # Dropout: people given dose 1 long enough ago for dose 2 to be due, per vaccine.
     for code, window in known.windows.items():
-        if vaccine in (None, code):
+        if query.vaccine is None or query.vaccine.code == code:
             cohort = (EPOCH, last - window)
             metrics = ("started", "continued")
             parts.append(
-                part("dropout", metrics, here, cohort, ("",), "metric", "vaccine", vaccine=code)
+                part("dropout", metrics, here, cohort, ("",), "metric", "vaccine", vaccines=(code,))
             )
     return parts
 
@@ -553,14 +672,12 @@ def _doses(
     """Return the doses' numbers, and how many were given in the range (for rates)."""
     by_day = {day: n for (day,), n in sums["doses_by_day"].items()}
     breakdowns: dict[str, dict[str, int]] = {dim: defaultdict(int) for dim in DOSE_DIMS}
-    by_vaccine: dict[str, int] = defaultdict(int)
-    for (dim, value, vaccine), n in _of(sums, "in_range", "doses").items():
+    for (dim, value), n in _of(sums, "in_range", "doses").items():
         if dim:
             breakdowns[dim][value] += n
-        else:
-            by_vaccine[vaccine] += n
+    by_vaccine = {vaccine: n for (vaccine,), n in sums["by_vaccine"].items()}
     hours = {value: n for (value,), n in sums["hours"].items()}
-    below = {region: n for (region,), n in sums["doses_below"].items()}
+    below = {int(region): n for (region,), n in sums["doses_below"].items()}
     public = {
         "total": hide.count(sum(sums["doses"].values())),
         "in_range": hide.count(sum(by_day.values())),
@@ -635,7 +752,7 @@ def _people(query: Query, sums: Sums, hide: Suppress) -> tuple[dict[str, Any], C
             totals[metric] += n
     children: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for (metric, region), n in sums["people_below"].items():
-        children[region][metric] += n
+        children[int(region)][metric] += n
     bands = _band_order(query.country)
     public = {
         **{metric: hide.count(totals[metric]) for metric in metrics},
@@ -769,7 +886,7 @@ def _windows(country: Country) -> dict[str, timedelta]:
 def _aefi(sums: Sums, given: int, hide: Suppress) -> dict[str, Any]:
     total = 0
     by: dict[str, int] = defaultdict(int)
-    for (dim, value, _vaccine), n in _of(sums, "in_range", "aefi").items():
+    for (dim, value), n in _of(sums, "in_range", "aefi").items():
         if dim:
             by[value] += n
         else:
@@ -791,7 +908,7 @@ def _aefi(sums: Sums, given: int, hide: Suppress) -> dict[str, Any]:
 def _wastage(sums: Sums, hide: Suppress) -> dict[str, Any]:
     """Return the wastage rates: open-vial and closed-vial doses lost per 100 used or lost."""
     by: dict[str, int] = defaultdict(int)
-    for (_dim, kind, _vaccine), n in _of(sums, "in_range", "stock").items():
+    for (_dim, kind), n in _of(sums, "in_range", "stock").items():
         by[kind] -= n
     given = by.get("consumption", 0)
     opened = by.get("wastage_open", 0)
@@ -863,9 +980,7 @@ def _registrations(query: Query, sums: Sums, hide: Suppress) -> dict[str, Any]:
 
 def _bookings(sums: Sums, hide: Suppress) -> dict[str, Any]:
     totals = {
-        metric: sum(
-            n for (dim, _v, _vaccine), n in _of(sums, "in_range", metric).items() if not dim
-        )
+        metric: sum(n for (dim, _value), n in _of(sums, "in_range", metric).items() if not dim)
         for metric in ("bookings", "cancellations")
     }
     return {

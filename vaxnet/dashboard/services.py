@@ -173,7 +173,7 @@ def _add(total: Counter[Cell]) -> None:
     with connection.cursor() as cursor:
         cursor.executemany(
             f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "  # noqa: S608
-            "ON CONFLICT (metric, region_id, span, day, vaccine, dim, value) "
+            "ON CONFLICT (metric, region_id, span, dim, vaccine, day, value) "
             f"DO UPDATE SET count = {table}.count + excluded.count",
             [(*cell, n) for cell, n in cells],
         )
