@@ -10,9 +10,10 @@ at a time, not crossed, so that a region's year is a few thousand rows whatever 
 of records behind it.
 
 Each count is also kept for its month and its year (`span` "m" and "y", `day` the period's
-first day), so that a range of days, or everything up to a day, is a few dozen rows: the
-days up to the first month boundary, whole months up to a year boundary, whole years, and
-so on back down (see `dashboard.queries.pieces`). Hours of the day are kept per day only.
+first day), so that a range of days, or everything up to a day, is a few dozen rows: whole
+years and months where the range covers them, and at its ends either the days it covers or
+the whole month less the days it does not (see `dashboard.queries.pieces`). Hours of the
+day are kept per day only.
 
 Changes reach the tallies in two steps: the transaction that records, corrects or merges
 doses (or plans a session, reports an AEFI, moves stock…) writes the facts it adds or takes

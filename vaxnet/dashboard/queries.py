@@ -1,11 +1,13 @@
 """The dashboard's numbers for one region, a range of days and optionally one vaccine.
 
 Everything is read from the tallies (`dashboard.models.Tally`) in one statement of grouped
-sums over one region's rows (and its children's, for the drill-down), whatever the number of
-records behind them. A range of days is read as whole years and months where it covers them
-and days at its ends (`pieces`), so that a year, or everything up to a day, is a few dozen
-rows. Counts from 1 to below the pack's `suppress_below` are left out (None) wherever they
-are published, and so are rates made from them, so that no one can be singled out.
+sums over one region's rows (its children's too for their stock; their doses and people
+come from the region's own tallies by child), whatever the number of records behind them.
+A range of days is read as whole years and months where it covers them and days at its
+ends, or months less the days outside it (`pieces`), so that a year, or everything up to a
+day, is a few dozen rows. Counts from 1 to below the pack's `suppress_below` are left out
+(None) wherever they are published, and so are rates made from them, so that no one can be
+singled out.
 """
 
 import json

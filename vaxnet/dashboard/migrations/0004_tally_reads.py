@@ -8,7 +8,13 @@
   vaccines reads one row where it read one per vaccine. Filled in by summing the vaccines.
 - The unique index runs vaccine before day, so one vaccine's (or all vaccines') range of
   days is one range of it.
+
+Run it with no fold running, old code or new, or rebuild the tallies once every process
+runs the new code: see docs/operations.md.
 """
+
+from collections.abc import Callable
+from typing import Any
 
 from django.db import migrations, models
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
@@ -16,7 +22,6 @@ from django.db.migrations.state import StateApps
 
 BY_CHILD_METRICS = ("doses", "first", "complete", "booster")
 ALL_VACCINES = "*"
-COLUMNS = '"metric", "region_id", "span", "dim", "vaccine", "day", "value"'
 
 
 def _names(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> tuple[str, str]:
@@ -59,15 +64,37 @@ def _checked_now(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> No
         schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
-def _covering(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
-    """On PostgreSQL the unique index carries the count, so reads need not visit the table."""
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    tally, _region = _names(apps, schema_editor)
-    schema_editor.execute(f"ALTER TABLE {tally} DROP CONSTRAINT tally_unique_cell")
-    schema_editor.execute(
-        f'ALTER TABLE {tally} ADD CONSTRAINT tally_unique_cell UNIQUE ({COLUMNS}) INCLUDE ("count")'
-    )
+def _unique(fields: tuple[str, ...]) -> models.UniqueConstraint:
+    return models.UniqueConstraint(fields=fields, name="tally_unique_cell")
+
+
+def _index(old: tuple[str, ...], new: tuple[str, ...]) -> Callable[[StateApps, Any], None]:
+    """Return the step that replaces the unique index on old columns by one on new columns.
+
+    On PostgreSQL in one statement, the index carrying the count, so reads need not visit
+    the table: built once, not once plain and again covering.
+    """
+
+    def replace(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
+        model = apps.get_model("dashboard", "Tally")
+        if schema_editor.connection.vendor != "postgresql":
+            schema_editor.remove_constraint(model, _unique(old))
+            schema_editor.add_constraint(model, _unique(new))
+            return
+        table = schema_editor.quote_name(model._meta.db_table)
+        columns = ", ".join(
+            schema_editor.quote_name("region_id" if name == "region" else name) for name in new
+        )
+        schema_editor.execute(
+            f"ALTER TABLE {table} DROP CONSTRAINT tally_unique_cell, "
+            f'ADD CONSTRAINT tally_unique_cell UNIQUE ({columns}) INCLUDE ("count")'
+        )
+
+    return replace
+
+
+BEFORE = ("metric", "region", "span", "dim", "day", "vaccine", "value")
+AFTER = ("metric", "region", "span", "dim", "vaccine", "day", "value")
 
 
 class Migration(migrations.Migration):
@@ -77,13 +104,13 @@ class Migration(migrations.Migration):
         migrations.RunPython(_by_child, _forget),
         migrations.RunPython(_all_vaccines, migrations.RunPython.noop),
         migrations.RunPython(_checked_now, _checked_now),
-        migrations.RemoveConstraint(model_name="tally", name="tally_unique_cell"),
-        migrations.AddConstraint(
-            model_name="tally",
-            constraint=models.UniqueConstraint(
-                fields=("metric", "region", "span", "dim", "vaccine", "day", "value"),
-                name="tally_unique_cell",
-            ),
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.RemoveConstraint(model_name="tally", name="tally_unique_cell"),
+                migrations.AddConstraint(model_name="tally", constraint=_unique(AFTER)),
+            ],
+            database_operations=[
+                migrations.RunPython(_index(BEFORE, AFTER), _index(AFTER, BEFORE)),
+            ],
         ),
-        migrations.RunPython(_covering, migrations.RunPython.noop),
     ]
