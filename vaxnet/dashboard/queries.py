@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from vaxnet.core.errors import DomainError
 from vaxnet.core.i18n import localized
 from vaxnet.countries.models import Country
-from vaxnet.dashboard.facts import ALL_VACCINES, age_bands
+from vaxnet.dashboard.facts import ALL_VACCINES, MILESTONES, age_bands
 from vaxnet.dashboard.models import Tally, TallyState
 from vaxnet.geo.models import Population, Region
 from vaxnet.vaccines.durations import parse_duration
@@ -45,7 +45,6 @@ USE_DAYS = 28
 # without one in the schedule, this long after the shortest one.
 DROPOUT_GRACE = timedelta(days=28)
 DOSE_DIMS = ("dose", "age", "sex", "ownership")
-MILESTONES = ("first", "complete", "booster")
 # Before anything the tallies count: "everything up to a day" starts here.
 EPOCH = date(1900, 1, 1)
 # The days a request may name: a range's runs of months and years stay within the calendar.
@@ -191,7 +190,7 @@ def query_of(
 
 
 # A run of tallies costs about one row more than the rows it reads: one more descent of the
-# index for each metric, region and breakdown of a part.
+# index for each metric, region, breakdown and vaccine of a part.
 RUN_COST = 1
 
 # A run of tallies: its span ("d", "m", "y"), the first days of its first and last tallies,
@@ -226,6 +225,11 @@ def _month(index: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+def _index(day: date) -> int:
+    """Return the month of a day counted from year 0 (see `_month`)."""
+    return day.year * 12 + day.month - 1
+
+
 def _days_in(index: int) -> int:
     return (_month(index + 1) - _month(index)).days
 
@@ -234,8 +238,7 @@ def _day_choices(first: date, last: date) -> list[tuple[list[Run], tuple[int, in
     """Return the ways to read the range's days outside whole months, with the whole months
     left to read (first and last index; none when the first comes after the last)."""
     one = timedelta(days=1)
-    low = first.year * 12 + first.month - 1
-    high = last.year * 12 + last.month - 1
+    low, high = _index(first), _index(last)
     start, end = _month(low), _month(high) + timedelta(days=_days_in(high) - 1)
     if low == high:
         within: list[Run] = [("d", first, last, 1)]
@@ -313,7 +316,7 @@ def _after(span: str, day: date) -> date:
     if span == "y":
         return date(day.year + 1, 1, 1)
     if span == "m":
-        return _next_month(day)
+        return _month(_index(day) + 1)
     return day + timedelta(days=1)
 
 
@@ -323,12 +326,8 @@ def _periods(run: Run) -> int:
     if span == "d":
         return (high - low).days + 1
     if span == "m":
-        return (high.year - low.year) * 12 + high.month - low.month + 1
+        return _index(high) - _index(low) + 1
     return 1
-
-
-def _next_month(day: date) -> date:
-    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
 @dataclass(frozen=True)
