@@ -19,7 +19,7 @@ from vaxnet.core.models import User
 from vaxnet.countries.models import Country
 from vaxnet.countries.pack import read_pack
 from vaxnet.countries.services import country_load
-from vaxnet.dashboard.queries import forget_outline
+from vaxnet.dashboard.queries import forget_kept
 from vaxnet.facilities.models import Facility, Role, StaffMembership
 from vaxnet.geo.models import Region
 
@@ -68,9 +68,9 @@ def _pack_for_transactional_tests(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _no_kept_outline() -> None:
-    """Each test reads the country's regions and vaccines afresh (its own ids, its changes)."""
-    forget_outline()
+def _nothing_kept() -> None:
+    """Each test reads the country, its regions and vaccines and the tallies' state afresh."""
+    forget_kept()
 
 
 @pytest.fixture

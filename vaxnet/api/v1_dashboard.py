@@ -16,10 +16,10 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router
 
-from vaxnet.api.v1 import ERRORS, _country
+from vaxnet.api.v1 import ERRORS
 from vaxnet.api.v1_auth import speak
 from vaxnet.api.v1_dashboard_schemas import DashboardOut, DashboardQuery
-from vaxnet.core.errors import DomainError
+from vaxnet.core.errors import DomainError, NotFound
 from vaxnet.dashboard import queries
 from vaxnet.dashboard.published import BREAKDOWNS, as_csv, published, published_json, table
 
@@ -32,8 +32,11 @@ def _query(request: HttpRequest, params: DashboardQuery) -> queries.Query:
     if params.lang in offered:
         translation.activate(params.lang)
         request.LANGUAGE_CODE = params.lang
+    country = queries.served_country()
+    if country is None:  # pragma: no cover - a deployment without its pack serves nothing
+        raise NotFound()
     return queries.query_of(
-        _country(),
+        country,
         region=params.region,
         day=params.date,
         first=params.from_,

@@ -68,8 +68,8 @@ def published_json(query: Query) -> bytes:
     )
     found: bytes | None = cache.get(key)
     if found is None:
-        folded_at = fold_if_stale()
-        found = json.dumps(dashboard(query, folded_at), ensure_ascii=False).encode()
+        fold_if_stale()
+        found = json.dumps(dashboard(query), ensure_ascii=False).encode()
         cache.set(key, found, CACHE_SECONDS)
     return found
 

@@ -16,17 +16,18 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache, lru_cache
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from vaxnet.core.errors import DomainError
 from vaxnet.core.i18n import localized
 from vaxnet.countries.models import Country
+from vaxnet.countries.queries import active_country
 from vaxnet.dashboard.facts import ALL_VACCINES, MILESTONES, age_bands
 from vaxnet.dashboard.models import Tally, TallyState
 from vaxnet.geo.models import Population, Region
@@ -49,6 +50,7 @@ DOSE_DIMS = ("dose", "age", "sex", "ownership")
 EPOCH = date(1900, 1, 1)
 # The days a request may name: a range's runs of months and years stay within the calendar.
 FIRST_DAY, LAST_DAY = date(1901, 1, 1), date(9998, 12, 31)
+UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -81,29 +83,74 @@ class Outline:
     windows: dict[str, timedelta]  # the dropout window of each vaccine with a dose 2
 
 
-_outlines: dict[tuple[int, str], tuple[float, Outline]] = {}
-_outlines_lock = threading.Lock()
+class _Kept:
+    """What this process keeps of the database between requests, for its threads to share.
+
+    The served country and its outline, each read again after OUTLINE_SECONDS (so a pack
+    loaded anew shows within that), and the latest time the tallies were seen folded.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.country: tuple[float, Country | None] | None = None
+        self.outlines: dict[tuple[int, str], tuple[float, Outline]] = {}
+        self.folded_at: datetime | None = None
+
+
+_kept = _Kept()
+
+
+def served_country() -> Country | None:
+    """Return the country this deployment serves as this process last read it (or None).
+
+    Shared by the process's threads, to be read, never changed.
+    """
+    now = time.monotonic()
+    with _kept.lock:
+        found = _kept.country
+        if found is not None and now - found[0] < OUTLINE_SECONDS:
+            return found[1]
+    country = active_country()
+    with _kept.lock:
+        _kept.country = (now, country)
+    return country
 
 
 def outline(country: Country) -> Outline:
     """Return the country's regions and vaccines as this process last read them."""
     key = (country.pk, country.pack_digest)
     now = time.monotonic()
-    with _outlines_lock:
-        found = _outlines.get(key)
+    with _kept.lock:
+        found = _kept.outlines.get(key)
         if found is not None and now - found[0] < OUTLINE_SECONDS:
             return found[1]
     made = _outline(country)
-    with _outlines_lock:
-        _outlines.clear()  # one country a process; an old pack's outline is gone with it
-        _outlines[key] = (now, made)
+    with _kept.lock:
+        _kept.outlines.clear()  # one country a process; an old pack's outline is gone with it
+        _kept.outlines[key] = (now, made)
     return made
 
 
-def forget_outline() -> None:
-    """Drop this process's kept outlines, so that the next request reads them again."""
-    with _outlines_lock:
-        _outlines.clear()
+def forget_kept() -> None:
+    """Drop what this process keeps, so that the next request reads it all again."""
+    with _kept.lock:
+        _kept.country = None
+        _kept.outlines.clear()
+        _kept.folded_at = None
+
+
+def folded_seen() -> datetime | None:
+    """Return the latest time this process saw the tallies folded (None: not seen yet)."""
+    with _kept.lock:
+        return _kept.folded_at
+
+
+def _saw_folded(stamp: datetime | None) -> None:
+    if stamp is None:
+        return
+    with _kept.lock:
+        if _kept.folded_at is None or stamp > _kept.folded_at:
+            _kept.folded_at = stamp
 
 
 def _outline(country: Country) -> Outline:
@@ -337,7 +384,8 @@ class Part:
     `dims` are the breakdowns read ("" the totals), `keys` the columns the sum is grouped
     by, `value` one value of the breakdowns; `vaccines` the vaccines whose tallies are read
     (ALL_VACCINES: those of every vaccine together); `daily` reads the days themselves (to
-    group by day, or for hours of a day), not months and years.
+    group by day, or for hours of a day), not months and years. Parts of one tag add up to
+    one sum.
     """
 
     tag: str
@@ -366,39 +414,72 @@ COLUMNS = {
 Sums = dict[str, dict[tuple[Any, ...], int]]
 
 
-def read(parts: Iterable[Part]) -> Sums:
+@dataclass(frozen=True)
+class Reading:
+    """The sums of the parts read, and when the tallies they come from were last folded."""
+
+    sums: Sums
+    folded_at: datetime | None
+
+
+def read(parts: Iterable[Part]) -> Reading:
     """Return the sums of the parts, each by its keys: one statement for all of them.
 
     A part is read as a few runs of one span each (`pieces`), added or taken away, and each
     run as one range of the tallies' unique index (metric, region, span, breakdown,
     vaccine, day…) for each of the part's metrics, regions, breakdowns and vaccines: on
-    PostgreSQL read from the index alone. Keys whose sum is nothing are left out.
+    PostgreSQL read from the index alone. Keys whose sum is nothing are left out. The same
+    statement reads when the tallies were last folded, so that the time matches the sums.
     """
     asked = list(parts)
     found: Sums = {part.tag: defaultdict(int) for part in asked}
     wanted = [p for p in asked if p.regions and p.metrics and p.vaccines and p.first <= p.last]
     if not wanted:
-        return found
-    with transaction.atomic(), connection.cursor() as cursor:
+        return Reading(found, as_of())
+    with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # Parallel workers, or compiling the plan, take longer than these reads of an
-            # index do (the planner cannot know how few rows a part asks for).
-            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off")
-            cursor.execute(_READ_SQL.format(table=_table()), [_described(wanted)])
+            # Several statements sent as one run as one transaction (client-side binding,
+            # Django's default), so the settings last for this read alone, at no extra
+            # round trip. Parallel workers, or compiling the plan, take longer than these
+            # reads of an index do (the planner cannot know how few rows a part asks for).
+            cursor.execute(
+                "SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off; "
+                + _READ_SQL.format(table=_table(), state=_state_table()),
+                [_described(wanted)],
+            )
+            while cursor.description is None and cursor.nextset():
+                pass  # past the settings' results
         else:
             cursor.execute(*_union(wanted))
         rows = cursor.fetchall()
     at = {column: i for i, column in enumerate(COLUMNS)}
+    folded_at = None
     for number, *values, total in rows:
-        if total is None:  # a sum over no rows
-            continue
-        part = wanted[number]
-        found[part.tag][tuple(_value(key, values[at[key]]) for key in part.keys)] += total
+        if number < 0:
+            folded_at = _stamp(total)
+        elif total is not None:  # None: a sum over no rows
+            part = wanted[number]
+            found[part.tag][tuple(_value(key, values[at[key]]) for key in part.keys)] += total
     # A month less its days outside the range may leave a key with nothing in the range.
     for tag, sums in found.items():
         if 0 in sums.values():
             found[tag] = defaultdict(int, {key: n for key, n in sums.items() if n})
-    return found
+    _saw_folded(folded_at)
+    return Reading(found, folded_at)
+
+
+def _stamp(value: int | str | None) -> datetime | None:
+    """Return the time of the tallies' fold as a statement read it: microseconds since
+    1970 (PostgreSQL), or text in UTC (SQLite)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return UNIX_EPOCH + timedelta(microseconds=value)
+
+
+def _state_table() -> str:
+    return connection.ops.quote_name(TallyState._meta.db_table)
 
 
 def _table() -> str:
@@ -411,8 +492,9 @@ def _runs(part: Part) -> tuple[Run, ...]:
 
 # PostgreSQL: the parts as one JSON parameter, each run of each metric, region, breakdown
 # and vaccine one descent of the index (LATERAL … OFFSET 0: a nested loop, whatever the
-# estimates), each part's sums grouped by its keys (a bit each, in the order of COLUMNS).
-# One short statement whatever the view: little to send, parse or plan.
+# estimates), each part's sums grouped by its keys (a bit each, in the order of COLUMNS),
+# then a row numbered -1 with the time of the last fold. One short statement whatever the
+# view: little to send, parse or plan.
 _READ_SQL = """
 SELECT p.n,
     CASE WHEN p.keys & 1 <> 0 THEN x.metric END,
@@ -440,6 +522,10 @@ CROSS JOIN LATERAL (
     OFFSET 0
 ) AS x
 GROUP BY 1, 2, 3, 4, 5, 6, 7
+UNION ALL
+SELECT -1, NULL, NULL, NULL, NULL, NULL, NULL,
+    CAST(EXTRACT(EPOCH FROM folded_at) * 1000000 AS BIGINT)
+FROM {state} WHERE id = 1 AND folded_at IS NOT NULL
 """
 
 
@@ -492,6 +578,11 @@ def _union(parts: list[Part]) -> tuple[str, list[Any]]:
                 f"SELECT {number}, {shown}, CAST(SUM(count) * {int(sign)} AS BIGINT) "  # noqa: S608
                 f"FROM {_table()} WHERE {' AND '.join(where)}{grouped}"
             )
+    # The tallies' state, as text (UTC).
+    selects.append(
+        f"SELECT -1, {', '.join(['NULL'] * len(COLUMNS))}, folded_at "  # noqa: S608
+        f"FROM {_state_table()} WHERE id = 1 AND folded_at IS NOT NULL"
+    )
     return " UNION ALL ".join(selects), params
 
 
@@ -532,14 +623,13 @@ class Suppress:
 
 def as_of() -> datetime | None:
     """Return when the tallies were last brought up to date."""
-    return TallyState.objects.filter(pk=1).values_list("folded_at", flat=True).first()
+    stamp = TallyState.objects.filter(pk=1).values_list("folded_at", flat=True).first()
+    _saw_folded(stamp)
+    return stamp
 
 
-def dashboard(query: Query, folded_at: datetime | None = None) -> dict[str, Any]:
-    """Return every number of the dashboard for the query, ready to be published.
-
-    `folded_at`: when the tallies were last folded, if the caller knows (else it is read).
-    """
+def dashboard(query: Query) -> dict[str, Any]:
+    """Return every number of the dashboard for the query, ready to be published."""
     country, region = query.country, query.region
     hide = Suppress(int(country.setting("population", "suppress_below", 10) or 0))
     known = outline(country)
@@ -548,8 +638,8 @@ def dashboard(query: Query, folded_at: datetime | None = None) -> dict[str, Any]
         (pk, code, localized(names) or code)
         for pk, code, names in known.children.get(region.pk, [])
     ]
-    sums = read(_parts(query, known, children))
-    time = folded_at or as_of()
+    reading = read(_parts(query, known, children))
+    sums, time = reading.sums, reading.folded_at
     stamp = time.isoformat() if time else None
     people, counted = _people(query, sums, hide)
     doses, given = _doses(query, sums, children, hide)
@@ -601,9 +691,15 @@ def _parts(query: Query, known: Outline, children: list[tuple[int, str, str]]) -
     # Stock is shown for the regions below, or for a region with none, for itself.
     stores = below or here
     by_child = here if below else ()
-    # Sums of several metrics read together, each grouped by metric first (see `_of`).
-    in_range = ("doses", "aefi", "stock", "bookings", "cancellations")
+    # Sums in the range of several metrics, each grouped by metric first (see `_of`): a
+    # part for each set of breakdowns, so that no metric is looked for under one it lacks.
     by_value = ("metric", "dim", "value")
+    in_range = [
+        part("in_range", doses, here, days, DOSE_DIMS, *by_value),
+        part("in_range", ("aefi",), here, days, ("", "severity"), *by_value),
+        part("in_range", ("stock",), here, days, ("kind",), *by_value),
+        part("in_range", ("bookings", "cancellations"), here, days, ("",), *by_value),
+    ]
     each = tuple(known.vaccines) if query.vaccine is None else chosen
     parts = [
         # Parts apart where they read different breakdowns: each region, metric, breakdown
@@ -613,7 +709,7 @@ def _parts(query: Query, known: Outline, children: list[tuple[int, str, str]]) -
         # The regions below, from this one's tallies by the child they came through.
         part("people_below", MILESTONES, by_child, ever, ("region",), "metric", "value"),
         part("stock", ("stock",), stores, ever, ("kind",), "region_id"),
-        part("in_range", in_range, here, days, ("", *DOSE_DIMS, "severity", "kind"), *by_value),
+        *in_range,
         # Doses by vaccine: each vaccine's own tallies.
         part("by_vaccine", doses, here, days, ("",), "vaccine", vaccines=each),
         part("doses_by_day", doses, here, days, ("",), "day", daily=True),

@@ -43,7 +43,7 @@ from vaxnet.dashboard.facts import (
     valid_doses,
 )
 from vaxnet.dashboard.models import PersonTally, Tally, TallyChange, TallyState
-from vaxnet.dashboard.queries import as_of
+from vaxnet.dashboard.queries import as_of, folded_seen
 from vaxnet.people.models import Beneficiary
 from vaxnet.stock.models import StockMove
 from vaxnet.vaccination.models import Aefi, Vaccination
@@ -150,9 +150,13 @@ def tallies_fold_all() -> int:
 def fold_if_stale(now: datetime | None = None) -> datetime | None:
     """Fold pending changes when the tallies were last folded more than FOLD_EVERY ago.
 
-    Return when the tallies were last folded: what their numbers are as of.
+    Return when the tallies were last folded, as far as this process knows: the database
+    is asked only once what the process last saw is FOLD_EVERY old.
     """
     now = now or timezone.now()
+    seen = folded_seen()
+    if seen is not None and now - seen < FOLD_EVERY:
+        return seen
     state = as_of()
     if state is not None and now - state < FOLD_EVERY:
         return state

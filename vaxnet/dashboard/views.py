@@ -15,10 +15,9 @@ from django.views.decorators.http import require_GET
 from vaxnet.core.errors import DomainError
 from vaxnet.core.pages import refusal, refused
 from vaxnet.countries.models import Country
-from vaxnet.countries.queries import active_country
 from vaxnet.dashboard import page
 from vaxnet.dashboard.published import BREAKDOWNS, CACHE_SECONDS, published_json
-from vaxnet.dashboard.queries import Query, outline, query_of, vaccines_offered
+from vaxnet.dashboard.queries import Query, outline, query_of, served_country, vaccines_offered
 from vaxnet.geo.models import Region
 
 TEMPLATE = "dashboard/page.html"
@@ -81,7 +80,7 @@ def _shown(query: Query, asked: dict[str, str], data: dict[str, Any]) -> dict[st
 @require_GET
 def dashboard_page(request: HttpRequest) -> HttpResponse:
     """Show the dashboard of a region (the country by default) for a range of days."""
-    country = active_country()
+    country = served_country()
     if country is None:
         raise Http404
     asked = {name: request.GET.get(name, "").strip()[:40] for name in page.FILTERS}
