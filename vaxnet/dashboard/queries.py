@@ -92,7 +92,7 @@ class _Kept:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.country: tuple[float, Country | None] | None = None
+        self.country: tuple[float, Country] | None = None
         self.outlines: dict[tuple[int, str], tuple[float, Outline]] = {}
         self.folded_at: datetime | None = None
 
@@ -111,8 +111,9 @@ def served_country() -> Country | None:
         if found is not None and now - found[0] < OUTLINE_SECONDS:
             return found[1]
     country = active_country()
-    with _kept.lock:
-        _kept.country = (now, country)
+    if country is not None:  # none yet: asked again, so a pack just loaded shows at once
+        with _kept.lock:
+            _kept.country = (now, country)
     return country
 
 
