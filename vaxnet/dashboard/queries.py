@@ -34,7 +34,7 @@ from vaxnet.geo.models import Population, Region
 from vaxnet.vaccines.durations import parse_duration
 from vaxnet.vaccines.models import Vaccine, VaccineDose
 
-# Seconds a process keeps a country's regions and vaccines (`outline`) before reading them again.
+# Seconds a process keeps the served country, its regions and vaccines before reading them again.
 OUTLINE_SECONDS = 60
 # The longest range of days one request may ask for.
 MAX_DAYS = 3 * 366
@@ -69,8 +69,9 @@ class Query:
 class Outline:
     """What the dashboard reads of a country besides its tallies: regions and vaccines.
 
-    Kept per process and read again after OUTLINE_SECONDS or when the pack changes; its
-    regions and vaccines are shared by the process's threads, to be read, never changed.
+    Kept per process (`outline`) and read again after OUTLINE_SECONDS, or once the served
+    country is read again with a new pack; its regions and vaccines are shared by the
+    process's threads, to be read, never changed.
     """
 
     regions: dict[str, Region]  # by code
