@@ -32,7 +32,11 @@ English from its own client address), in alternating rounds:
 Printed per kind and step: requests a second, p50/p95/p99 (wrk's), the gunicorn workers'
 CPU per request and the ratio to the ceiling; per step the load speed (records a second,
 and a ratio to COPY into copies of the tables without indexes, constraints or foreign keys,
-measured on the first step's records) and the rebuild time. The target: the API's p95 under
+measured on the first step's records) and the rebuild time; after the measures, the fold:
+the tally changes BENCH_FOLD_DOSES recordings of today write (default 7,000: 10 s of
+CoWIN's peak of 700 a second) are written with COPY and folded at once, timed, with the
+doses folded a second against that peak and the ratio of the COPY's time to the fold's
+(the next step's rebuild drops what they added). The target: the API's p95 under
 50 ms at every step, and flat (the largest step's worst API p95 within 1.5 times the
 smallest step's, plus 5 ms). Any failed request, a total that differs from the records, or
 a missing dashboard command or endpoint fails the bench (exit status 1).
@@ -102,6 +106,9 @@ LOAD_ONLY = os.environ.get("BENCH_LOAD_ONLY", "") not in ("", "0")
 KEEP = os.environ.get("BENCH_KEEP", "") not in ("", "0")
 VERBOSE = os.environ.get("BENCH_VERBOSE", "") not in ("", "0")
 WRK_THREADS = 2
+# Doses whose changes one fold takes in (FOLD_DOSES: 10 s of CoWIN's peak of 700 a second).
+FOLD_DOSES = int(os.environ.get("BENCH_FOLD_DOSES", "7000"))
+PEAK_RECORDINGS = 700
 # Districts the warm kinds cycle through (the cold kinds ask every district).
 WARM_DISTRICTS = 16
 # Ranges ending this many different days before the day asked as today (national, cold),
@@ -580,6 +587,83 @@ def _copy_ceiling(conn: Any, world: World, count: int) -> float:
 # Rebuilding and checking.
 
 
+@dataclass
+class Fold:
+    """What folding a peak's worth of recorded doses measured."""
+
+    doses: int
+    changes: int
+    write_seconds: float  # COPY of the change rows: the ceiling
+    fold_seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.doses / self.fold_seconds
+
+
+def _fold(conn: Any, world: World) -> Fold:
+    """Write the tally changes FOLD_DOSES recordings write, and time one fold of them all.
+
+    Each dose writes what `vaccination_record` does: the dose's facts, and the difference to
+    what its person counts for (a first dose: a first milestone and a cohort; a dose 2: the
+    complete milestone, and the cohort of dose 1 now continued). Today's doses, at centres
+    chosen by population, every hour, age band and sex. The numbers they add are not in the
+    records: the next step's rebuild counts from the records again.
+    """
+    from django.db import connection
+
+    from vaxnet.countries.models import Country
+    from vaxnet.dashboard.facts import age_bands
+    from vaxnet.dashboard.models import TallyChange
+    from vaxnet.dashboard.services import tallies_fold_all
+
+    rnd = random.Random(SEED + world.records)  # apart from the loader's: steps load alike
+    bands = [label for label, _low, _high in age_bands(Country.objects.get(pk=world.country))]
+    day = world.today.isoformat()
+    earlier = (world.today - timedelta(days=28)).isoformat()
+    rows: list[str] = []
+    for _ in range(FOLD_DOSES):
+        district = bisect.bisect_right(world.cum_weights, rnd.random() * world.cum_weights[-1])
+        region = world.regions[world.districts[district]][0]
+        vi = rnd.randrange(len(world.vaccines))
+        vaccine = world.vaccines[vi].code
+        band, sex = rnd.choice(bands), rnd.choice(("female", "male"))
+        number = 1 if rnd.random() < 0.5 else 2
+        ownership = "public" if rnd.random() < 0.75 else "private"
+        dose = ["dose", day, rnd.randrange(8, 18), region, vaccine, number, ownership, band, sex]
+        if number == 1:
+            person = [
+                [["person", "first", day, region, vaccine, band, sex], 1],
+                [["cohort", day, region, vaccine, False], 1],
+            ]
+        else:
+            person = [
+                [["person", "complete", day, region, vaccine, band, sex], 1],
+                [["cohort", earlier, region, vaccine, False], -1],
+                [["cohort", earlier, region, vaccine, True], 1],
+            ]
+        rows.append(json.dumps([[dose, 1]]))
+        rows.append(json.dumps(person))
+    table = TallyChange._meta.db_table
+    started = time.perf_counter()
+    with (
+        conn.transaction(),
+        conn.cursor() as cur,
+        cur.copy(f"COPY {table} (facts, at) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row((row, f"{day} 10:00:00+05:30"))
+    written = time.perf_counter() - started
+    started = time.perf_counter()
+    tallies_fold_all()
+    folded = time.perf_counter() - started
+    left = TallyChange.objects.count()
+    connection.close()
+    if left:
+        raise RuntimeError(f"the fold left {left} changes")
+    return Fold(FOLD_DOSES, len(rows), written, folded)
+
+
 def _dashboard_missing() -> str:
     """Return what of the dashboard the bench needs and cannot find, or nothing."""
     from django.core.management import get_commands
@@ -1027,6 +1111,16 @@ def main() -> int:
                     steps.append(step)
                     if step.problems:
                         break
+                    fold = _fold(conn, world)
+                    print(
+                        f"  fold: {fold.doses:,} doses' changes ({fold.changes:,} rows, "
+                        f"{fold.doses / PEAK_RECORDINGS:.0f} s of a {PEAK_RECORDINGS}/s peak) "
+                        f"in {fold.fold_seconds:.2f} s: {fold.rate:,.0f} doses/s, "
+                        f"{fold.rate / PEAK_RECORDINGS:.1f} x the peak; ratio "
+                        f"{fold.write_seconds / fold.fold_seconds:.2f} to the COPY of the "
+                        f"changes ({fold.changes / fold.write_seconds:,.0f} rows/s)",
+                        flush=True,
+                    )
                 if KEEP:
                     with contextlib.suppress(EOFError):
                         input(f"database {database} kept until Enter: ")
