@@ -170,7 +170,7 @@ def fold_if_stale(now: datetime | None = None) -> datetime | None:
 def _add(total: Counter[Cell]) -> None:
     """Add amounts to the tallies (days, months, years), making the rows not there yet.
 
-    In the order of the unique index, so that two folds at once take their rows' locks in
+    In one order (the cells sorted), so that two folds at once take their rows' locks in
     the same order and one waits for the other instead of deadlocking.
     """
     cells = sorted(kept(total).items())
