@@ -116,15 +116,11 @@ def test_the_planner_settings_of_a_read_last_for_that_read_alone() -> None:
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL's planner settings")
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT current_setting('jit'), current_setting('max_parallel_workers_per_gather')"
-        )
+        cursor.execute(SETTINGS)
         before = cursor.fetchone()
     country = queries.served_country()
     assert country is not None
     assert queries.dashboard(queries.query_of(country, day=timezone.localdate().isoformat()))
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT current_setting('jit'), current_setting('max_parallel_workers_per_gather')"
-        )
+        cursor.execute(SETTINGS)
         assert cursor.fetchone() == before

@@ -470,11 +470,9 @@ def read(parts: Iterable[Part]) -> Reading:
     return Reading(found, folded_at)
 
 
-def _stamp(value: int | str | None) -> datetime | None:
+def _stamp(value: int | str) -> datetime:
     """Return the time of the tallies' fold as a statement read it: microseconds since
     1970 (PostgreSQL), or text in UTC (SQLite)."""
-    if value is None:
-        return None
     if isinstance(value, str):
         return datetime.fromisoformat(value).replace(tzinfo=UTC)
     return UNIX_EPOCH + timedelta(microseconds=value)
